@@ -1,0 +1,196 @@
+"""`attrib`: a thin command line over graph/ and loaders/."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from graph import schema
+from graph.db import GraphDB, connect
+from graph.errors import AttribError
+from graph.ingest import LoadReport, load_paths
+from graph.reads import incidents_with_claims
+from graph.server import LocalServer
+from graph.settings import SEED_DIR, Settings, load_settings
+
+
+def err(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# -- neo4j -------------------------------------------------------------------------------------
+def cmd_neo4j(args, settings: Settings) -> int:
+    server = LocalServer(settings)
+    if args.action == "start":
+        started = time.monotonic()
+        status = server.start()
+        if status.state == "running":
+            err(f"ready in {time.monotonic() - started:.1f} s; connect with: eval \"$(attrib neo4j env)\"")
+        return 0
+    if args.action == "stop":
+        stopped = server.stop()
+        if not settings.external:
+            err("Neo4j stopped" if stopped else "Neo4j was not running")
+        return 0
+    if args.action == "status":
+        status = server.status()
+        print(status.describe())
+        return 0 if status.state in ("running", "external") else 3
+    if args.action == "env":
+        if settings.external:
+            uri, user, password = settings.uri, settings.user, settings.password or ""
+        else:
+            status = server.status()
+            if status.state != "running":
+                err("Neo4j is not running; run: attrib neo4j start")
+                return 2
+            uri, user, password = status.uri, "neo4j", server.password()
+        print(f"export NEO4J_URI={uri}\nexport NEO4J_USER={user}\nexport NEO4J_PASSWORD={password}")
+        return 0
+    raise AssertionError(args.action)
+
+
+# -- schema and data ----------------------------------------------------------------------------
+def cmd_init(args, settings: Settings) -> int:
+    with _db(settings) as db:
+        n = schema.init_schema(db)
+    err(f"schema ready: {n} constraints and indexes")
+    return 0
+
+
+def cmd_reset(args, settings: Settings) -> int:
+    if not args.yes:
+        err("refusing to delete every node without --yes (attrib reset --yes)")
+        return 1
+    with _db(settings) as db:
+        deleted = schema.reset(db)
+    err(f"deleted {deleted} nodes and their relationships")
+    return 0
+
+
+def cmd_load(args, settings: Settings) -> int:
+    with _db(settings) as db:
+        schema.init_schema(db)
+        report = _load(db, args.paths, settings)
+    return 0 if report.ok else 1
+
+
+def _load(db: GraphDB, paths: list, settings: Settings) -> LoadReport:
+    interactive = sys.stderr.isatty()
+
+    def on_file(path: Path) -> None:
+        err(f"loading {path}")
+
+    def progress(done: int, total: int) -> None:
+        if interactive and total > settings.batch_size:
+            print(f"\r  {done}/{total} rows", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    report = load_paths(db, paths, settings.batch_size, on_file=on_file, progress=progress)
+    for r in report.written:
+        skipped = "".join(f"; skipped {n} {why}" for why, n in sorted(r.skipped.items()))
+        err(f"  {r.file}: created {r.nodes_created} nodes and {r.rels_created} relationships; "
+            f"{r.merged} rows already present{skipped}")
+    for e in report.refused:
+        err(f"  REFUSED {e}")
+    total_nodes = sum(r.nodes_created for r in report.written)
+    total_rels = sum(r.rels_created for r in report.written)
+    err(f"{len(report.written)} file(s) loaded ({total_nodes} nodes, {total_rels} relationships created), "
+        f"{len(report.refused)} refused")
+    return report
+
+
+def cmd_stats(args, settings: Settings) -> int:
+    with _db(settings) as db:
+        counts = schema.stats(db)
+    if args.json:
+        print(json.dumps(counts, sort_keys=True))
+        return 0
+    for title, section in (("nodes", counts["nodes"]), ("relationships", counts["relationships"])):
+        print(f"{title}:")
+        for name, n in sorted(section.items()):
+            print(f"  {name:<16}{n:>10}")
+        print(f"  {'total':<16}{sum(section.values()):>10}")
+    return 0
+
+
+def cmd_demo(args, settings: Settings) -> int:
+    LocalServer(settings).start()
+    with _db(settings) as db:
+        schema.init_schema(db)
+        report = _load(db, [SEED_DIR], settings)
+        if not report.ok:
+            return 1
+        print_story(incidents_with_claims(db))
+    return 0
+
+
+def print_story(incidents: list[dict]) -> None:
+    print("\nThe seed story: who is claimed for what, by whom\n")
+    for inc in incidents:
+        print(f"{inc['first_seen'] or '????'}  {inc['name']}  [{inc['key']}]")
+        for c in inc["claims"]:
+            conf = f"{c['confidence']}%" if c["confidence"] is not None else "?"
+            print(f"    {c['date'] or '?':<10}  {c['source']} {c['stance']} {c['actor']} (confidence {conf})")
+        if not inc["claims"]:
+            print("    (no claims)")
+
+
+# -- plumbing ---------------------------------------------------------------------------------
+class _db:
+    """Context manager: one driver for the command, closed at the end."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    def __enter__(self) -> GraphDB:
+        self.db = connect(self.settings)
+        return self.db
+
+    def __exit__(self, *exc) -> None:
+        self.db.close()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="attrib", description="Graph-based attribution explorer")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    neo = sub.add_parser("neo4j", help="manage the local Neo4j server")
+    neo.add_argument("action", choices=["start", "stop", "status", "env"])
+    neo.set_defaults(func=cmd_neo4j)
+
+    sub.add_parser("init", help="create constraints and indexes (idempotent)").set_defaults(func=cmd_init)
+
+    reset = sub.add_parser("reset", help="delete all data")
+    reset.add_argument("--yes", action="store_true", help="really delete everything")
+    reset.set_defaults(func=cmd_reset)
+
+    load = sub.add_parser("load", help="load record files, STIX bundles, MISP events and galaxies")
+    load.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
+    load.set_defaults(func=cmd_load)
+
+    stats = sub.add_parser("stats", help="count nodes and relationships")
+    stats.add_argument("--json", action="store_true", help="print JSON")
+    stats.set_defaults(func=cmd_stats)
+
+    sub.add_parser("demo", help="start Neo4j, load the seed story and tell it").set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args, load_settings())
+    except AttribError as exc:
+        err(f"error: {exc.message}")
+        if exc.hint:
+            err(f"  hint: {exc.hint}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

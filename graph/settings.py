@@ -1,0 +1,86 @@
+"""One settings object for the whole project: environment variables over defaults."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SEED_DIR = PROJECT_ROOT / "seed"
+QUERIES_DIR = PROJECT_ROOT / "queries"
+
+NEO4J_VERSION = "5.26.30"
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        from graph.errors import ConfigError
+
+        raise ConfigError(f"environment variable {name}={raw!r} is not a whole number",
+                          hint=f"unset {name} or give it a number, e.g. {name}={default}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Where the project keeps its own Neo4j install, instances and caches.
+    home: Path
+    # Which local instance to manage: the demo uses "default", the test suite "test".
+    instance: str
+    # Set when the user points us at a server we do not manage.
+    uri: str | None
+    user: str
+    password: str | None
+    database: str | None
+    neo4j_version: str
+    heap: str
+    pagecache: str
+    preferred_bolt_port: int
+    batch_size: int
+    query_timeout_s: int
+    row_cap: int
+    start_timeout_s: int
+
+    @property
+    def external(self) -> bool:
+        return bool(self.uri)
+
+    @property
+    def instance_dir(self) -> Path:
+        return self.home / "instances" / self.instance
+
+    @property
+    def neo4j_dir(self) -> Path:
+        return self.home / f"neo4j-{self.neo4j_version}"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
+
+    def with_instance(self, instance: str) -> "Settings":
+        return replace(self, instance=instance)
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    home = Path(env.get("ATTRIB_HOME") or Path.home() / ".local" / "share" / "attrib").expanduser()
+    return Settings(
+        home=home,
+        instance=env.get("ATTRIB_INSTANCE") or "default",
+        uri=env.get("NEO4J_URI") or None,
+        user=env.get("NEO4J_USER") or "neo4j",
+        password=env.get("NEO4J_PASSWORD") or None,
+        database=env.get("NEO4J_DATABASE") or None,
+        neo4j_version=env.get("ATTRIB_NEO4J_VERSION") or NEO4J_VERSION,
+        heap=env.get("ATTRIB_NEO4J_HEAP") or "512m",
+        pagecache=env.get("ATTRIB_NEO4J_PAGECACHE") or "256m",
+        preferred_bolt_port=_env_int("ATTRIB_BOLT_PORT", 7687),
+        batch_size=_env_int("ATTRIB_BATCH_SIZE", 5000),
+        query_timeout_s=_env_int("ATTRIB_QUERY_TIMEOUT", 10),
+        row_cap=_env_int("ATTRIB_ROW_CAP", 5000),
+        start_timeout_s=_env_int("ATTRIB_START_TIMEOUT", 120),
+    )

@@ -1,0 +1,58 @@
+"""Input formats -> typed rows. One module per format; none of them touches the database.
+
+`parse_file` reads one file, recognises its format and returns one `Batch` (or raises a
+`ValidationError` naming the file, record and field). `expand_paths` turns the files and
+directories a user gives into the files to load, in a stable order.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from graph.errors import ValidationError
+from graph.model import Batch
+from loaders import records
+from loaders.common import base_suffix, parse_json, parse_yaml, read_text
+
+SUPPORTED_SUFFIXES = (".yaml", ".yml", ".json", ".csv")
+
+# (name, recognises a parsed JSON/YAML document, turns it into a Batch); first match wins.
+DOCUMENT_FORMATS: list[tuple[str, Callable[[Any], bool], Callable[[Path, Any], Batch]]] = [
+    ("incident records", records.is_record_document, records.records_from_document),
+]
+
+
+def expand_paths(paths: list[str | Path]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*")
+                           if p.is_file() and base_suffix(p) in SUPPORTED_SUFFIXES
+                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            if not found:
+                raise ValidationError(path, "directory holds no .yaml, .yml, .json or .csv file")
+            files.extend(found)
+        elif path.exists():
+            files.append(path)
+        else:
+            raise ValidationError(path, "no such file or directory")
+    return files
+
+
+def parse_file(path: Path) -> Batch:
+    suffix = base_suffix(path)
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise ValidationError(path, f"unsupported file type '{suffix or path.name}'",
+                              hint="use .yaml, .yml, .json or .csv, optionally gzipped (.gz)")
+    text = read_text(path)
+    if suffix == ".csv":
+        return records.records_from_csv(path, text)
+    data = parse_json(path, text) if suffix == ".json" else parse_yaml(path, text)
+    for _name, recognises, parse in DOCUMENT_FORMATS:
+        if recognises(data):
+            return parse(path, data)
+    if isinstance(data, dict) and set(data) & set(records.KINDS):
+        return records.records_from_document(path, data)  # a record file with a stray key: say which
+    raise ValidationError(path, "not a format this tool reads",
+                          hint="expected one of: " + ", ".join(name for name, _, _ in DOCUMENT_FORMATS))

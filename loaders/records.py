@@ -1,0 +1,316 @@
+"""The project's own incident-record format: YAML, JSON or CSV (see README, "Record format").
+
+Parse and validate a whole file into one `Batch`; the first wrong record refuses the file
+with an error naming the file, the record and the field.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from graph.countries import country_code, country_name
+from graph.errors import ValidationError
+from graph.model import (ACTOR_KINDS, ADMIRALTY_RELIABILITY, AVAILABILITY, GROUP_ID, INFRA_KINDS,
+                         SOFTWARE_ID, SOURCE_KINDS, STANCES, TECHNIQUE_ID, Batch, Ref, claim_key,
+                         normalise_name, slug)
+from loaders.common import Fields
+
+KINDS = ("sources", "actors", "incidents", "claims")
+
+FIELDS = {
+    "sources": ("key", "name", "kind", "reliability", "url", "description"),
+    "actors": ("key", "name", "kind", "attack_id", "country", "sponsor", "aliases", "sources",
+               "description", "tools", "techniques", "targets"),
+    "incidents": ("key", "name", "first_seen", "last_seen", "description", "victims", "tools",
+                  "techniques", "infrastructure", "sources"),
+    "claims": ("incident", "actor", "source", "stance", "confidence", "date", "statement", "url"),
+}
+
+CSV_COLUMNS = {
+    "sources": FIELDS["sources"],
+    "actors": ("key", "name", "kind", "attack_id", "country", "sponsor", "aliases", "sources",
+               "description", "tools", "techniques", "target_sectors", "target_countries"),
+    "incidents": ("key", "name", "first_seen", "last_seen", "description", "organizations", "sectors",
+                  "countries", "tools", "techniques", "infrastructure", "sources"),
+    "claims": FIELDS["claims"],
+}
+CSV_LIST_SEP = ";"
+LOWERCASE_INFRA = {"domain", "hostname", "email", "md5", "sha1", "sha256"}
+
+
+def is_record_document(data: Any) -> bool:
+    return isinstance(data, dict) and bool(data) and set(data) <= set(KINDS)
+
+
+def records_from_document(path: Path, data: Any) -> Batch:
+    """A parsed YAML/JSON document with any of the four top-level lists -> one Batch."""
+    if not isinstance(data, dict):
+        raise ValidationError(path, "expected a mapping with any of: " + ", ".join(KINDS))
+    unknown = sorted(set(data) - set(KINDS))
+    if unknown:
+        raise ValidationError(path, f"unknown top-level key '{unknown[0]}'",
+                              hint="a record file holds only: " + ", ".join(KINDS))
+    builder = _Builder(path)
+    for kind in KINDS:
+        items = data.get(kind) or []
+        if not isinstance(items, list):
+            raise ValidationError(path, f"'{kind}' must be a list of records, got {type(items).__name__}")
+        for i, item in enumerate(items):
+            label = f"{kind}[{i}]"
+            if isinstance(item, dict) and item.get("key"):
+                label += f" ({item['key']})"
+            builder.add(kind, Fields(path, label, item, FIELDS[kind]))
+    return builder.batch
+
+
+def csv_kind(path: Path) -> str:
+    stem = path.name.lower().split(".")[0]
+    for kind in KINDS:
+        if stem.startswith(kind):
+            return kind
+    raise ValidationError(path, "cannot tell which records this CSV holds from its name",
+                          hint="name it sources*.csv, actors*.csv, incidents*.csv or claims*.csv")
+
+
+def records_from_csv(path: Path, text: str) -> Batch:
+    kind = csv_kind(path)
+    reader = csv.DictReader(io.StringIO(text))
+    columns = tuple(reader.fieldnames or ())
+    if not columns:
+        raise ValidationError(path, "empty CSV: expected a header row",
+                              hint="columns: " + ",".join(CSV_COLUMNS[kind]))
+    unknown = [c for c in columns if c not in CSV_COLUMNS[kind]]
+    if unknown:
+        raise ValidationError(path, f"unknown column '{unknown[0]}' in the header",
+                              record="line 1", hint="columns: " + ",".join(CSV_COLUMNS[kind]))
+    builder = _Builder(path, list_sep=CSV_LIST_SEP)
+    for row in reader:
+        line = reader.line_num
+        if None in row:
+            raise ValidationError(path, "more values than header columns", record=f"line {line}")
+        builder.add(kind, Fields(path, f"line {line}", _csv_to_record(kind, row), FIELDS[kind]))
+    return builder.batch
+
+
+def _csv_to_record(kind: str, row: dict) -> dict:
+    row = {k: v for k, v in row.items() if v not in (None, "")}
+    if kind == "incidents":
+        victims = {k: row.pop(k) for k in ("organizations", "sectors", "countries") if k in row}
+        if victims:
+            row["victims"] = victims
+    if kind == "actors":
+        targets = {k[len("target_"):]: row.pop(k) for k in ("target_sectors", "target_countries") if k in row}
+        if targets:
+            row["targets"] = targets
+    return row
+
+
+class _Builder:
+    """Turns validated records into rows of one Batch."""
+
+    def __init__(self, path: Path, list_sep: str | None = None):
+        self.path = path
+        self.sep = list_sep
+        self.batch = Batch(str(path))
+        self.seen: dict[tuple[str, str], str] = {}
+
+    def add(self, kind: str, f: Fields) -> None:
+        getattr(self, "_" + kind)(f)
+
+    def _unique(self, f: Fields, kind: str, key: str) -> None:
+        first = self.seen.setdefault((kind, key), f.record)
+        if first != f.record:
+            raise f.error("key", f"duplicate key '{key}' (also {first})")
+
+    # -- records ---------------------------------------------------------------------------
+    def _sources(self, f: Fields) -> None:
+        name = f.str("name", required=True)
+        key = f.str("key") or f"src:{slug(name)}"
+        self._unique(f, "source", key)
+        reliability = f.str("reliability")
+        if reliability and reliability.upper() not in ADMIRALTY_RELIABILITY:
+            raise f.error("reliability", f"'{reliability}' is not an Admiralty grade A-F")
+        self.batch.node("Source", key, name=name, kind=f.choice("kind", SOURCE_KINDS, required=True),
+                        reliability=reliability.upper() if reliability else None, url=f.str("url"),
+                        description=f.str("description"))
+
+    def _actors(self, f: Fields) -> None:
+        name = f.str("name", required=True)
+        kind = f.choice("kind", ACTOR_KINDS, required=True)
+        attack_id = f.str("attack_id")
+        if attack_id and not GROUP_ID.match(attack_id):
+            raise f.error("attack_id", f"'{attack_id}' is not an ATT&CK group ID like G0032")
+        country = self._country(f, "country", f.str("country")) if f.data.get("country") else None
+        if kind == "state" and not country:
+            raise f.error("country", "missing (required for an actor of kind 'state')")
+        key = f.str("key") or (f"attack:{attack_id}" if attack_id else
+                               f"state:{country}" if kind == "state" else f"actor:{slug(name)}")
+        self._unique(f, "actor", key)
+        sources = self._source_refs(f, "sources")
+        actor = ("Actor", key)
+        self.batch.node("Actor", key, name=name, kind=kind, description=f.str("description"),
+                        external_ids=[attack_id] if attack_id else None, country=country,
+                        sources=sources or None)
+        for alias in [name] + [str(a) for a in f.list("aliases", sep=self.sep)]:
+            alias_key = normalise_name(alias)
+            if not alias_key:
+                raise f.error("aliases", f"alias {alias!r} has no letters or digits")
+            self.batch.node("Alias", alias_key, spellings=[alias.strip()])
+            self.batch.rel("NAMES", ("Alias", alias_key), actor, sources=sources)
+        if country:
+            self.batch.node("Country", country, name=country_name(country))
+            self.batch.rel("STATE_OF", actor, ("Country", country), sources=sources)
+        if f.data.get("sponsor"):
+            sponsor = self._country(f, "sponsor", f.str("sponsor"))
+            self.batch.node("Country", sponsor, name=country_name(sponsor))
+            self.batch.rel("SPONSORED_BY", actor, ("Country", sponsor), sources=sources)
+        for tool in self._tools(f, "tools"):
+            self.batch.rel("USES", actor, tool, sources=sources)
+        for technique in self._techniques(f, "techniques"):
+            self.batch.rel("USES", actor, technique, sources=sources)
+        targets = Fields(self.path, f.record, f.mapping("targets"), ("sectors", "countries"))
+        for sector in self._sectors(targets, "sectors"):
+            self.batch.rel("TARGETS", actor, sector, sources=sources)
+        for code in targets.list("countries", sep=self.sep):
+            country_ref = self._country_node(targets, "countries", code)
+            self.batch.rel("TARGETS", actor, country_ref, sources=sources)
+
+    def _incidents(self, f: Fields) -> None:
+        key = f.str("key", required=True)
+        self._unique(f, "incident", key)
+        first_seen, last_seen = f.date("first_seen", required=True), f.date("last_seen", end=True)
+        if last_seen and last_seen < first_seen:
+            raise f.error("last_seen", f"{last_seen} is before first_seen {first_seen}")
+        sources = self._source_refs(f, "sources")
+        if not sources:
+            raise f.error("sources", "missing (required): at least one source that reports the incident")
+        incident = ("Incident", key)
+        self.batch.node("Incident", key, name=f.str("name", required=True), first_seen=first_seen,
+                        last_seen=last_seen, description=f.str("description"), sources=sources)
+        seen = {"sources": sources, "first_seen": first_seen, "last_seen": last_seen}
+        for source in sources:
+            self.batch.rel("REPORTED_BY", incident, ("Source", source))
+        for tool in self._tools(f, "tools"):
+            self.batch.rel("USED", incident, tool, **seen)
+        for technique in self._techniques(f, "techniques"):
+            self.batch.rel("USED", incident, technique, **seen)
+        for infra in self._infrastructure(f, "infrastructure"):
+            self.batch.rel("USED", incident, infra, **seen)
+        victims = Fields(self.path, f.record, f.mapping("victims"), ("organizations", "sectors", "countries"))
+        for org in self._organizations(victims, "organizations"):
+            self.batch.rel("TARGETED", incident, org, **seen)
+        for sector in self._sectors(victims, "sectors"):
+            self.batch.rel("TARGETED", incident, sector, **seen)
+        for code in victims.list("countries", sep=self.sep):
+            self.batch.rel("TARGETED", incident, self._country_node(victims, "countries", code), **seen)
+
+    def _claims(self, f: Fields) -> None:
+        incident, actor, source = (f.str(k, required=True) for k in ("incident", "actor", "source"))
+        stance = f.choice("stance", STANCES, required=True)
+        date = f.date("date", required=True)
+        key = claim_key(incident, actor, source, stance, date)
+        self._unique(f, "claim", key)
+        for label, ref, field in (("Incident", incident, "incident"), ("Actor", actor, "actor"),
+                                  ("Source", source, "source")):
+            self.batch.refs.append(Ref(label, ref, f.record, field))
+        claim = ("Claim", key)
+        self.batch.node("Claim", key, stance=stance, confidence=f.int_range("confidence", 0, 100, True),
+                        date=date, statement=f.str("statement"), url=f.str("url"), sources=[source])
+        self.batch.rel("ABOUT", claim, ("Incident", incident))
+        self.batch.rel("NAMES", claim, ("Actor", actor))
+        self.batch.rel("STATED_BY", claim, ("Source", source), stance=stance)
+
+    # -- items inside records ------------------------------------------------------------------
+    def _source_refs(self, f: Fields, field: str) -> list[str]:
+        keys = [str(k).strip() for k in f.list(field, sep=self.sep)]
+        for key in keys:
+            self.batch.refs.append(Ref("Source", key, f.record, field))
+        return keys
+
+    def _country(self, f: Fields, field: str, text: str) -> str:
+        code = country_code(text)
+        if not code:
+            raise f.error(field, f"'{text}' is not an ISO 3166 country code or name",
+                          hint="use a two-letter code such as GB, KP or US")
+        return code
+
+    def _country_node(self, f: Fields, field: str, text: Any) -> tuple[str, str]:
+        code = self._country(f, field, str(text))
+        self.batch.node("Country", code, name=country_name(code))
+        return ("Country", code)
+
+    def _sectors(self, f: Fields, field: str) -> list[tuple[str, str]]:
+        refs = []
+        for name in f.list(field, sep=self.sep):
+            if not isinstance(name, str) or not slug(name):
+                raise f.error(field, f"expected a sector name, got {name!r}")
+            self.batch.node("Sector", f"sector:{slug(name)}", name=name.strip())
+            refs.append(("Sector", f"sector:{slug(name)}"))
+        return refs
+
+    def _organizations(self, f: Fields, field: str) -> list[tuple[str, str]]:
+        refs = []
+        for item in f.list(field, sep=self.sep):
+            org = Fields(self.path, f.record, item if isinstance(item, dict) else {"name": item},
+                         ("name", "country", "sector"))
+            name = org.str("name", required=True)
+            key = f"org:{slug(name)}"
+            self.batch.node("Organization", key, name=name)
+            if org.data.get("country"):
+                self.batch.rel("LOCATED_IN", ("Organization", key),
+                               self._country_node(org, "country", org.str("country")))
+            for sector in self._sectors(org, "sector"):
+                self.batch.rel("IN_SECTOR", ("Organization", key), sector)
+            refs.append(("Organization", key))
+        return refs
+
+    def _tools(self, f: Fields, field: str) -> list[tuple[str, str]]:
+        refs = []
+        for item in f.list(field, sep=self.sep):
+            if isinstance(item, str) and SOFTWARE_ID.match(item.strip()):
+                item = {"attack_id": item.strip()}
+            elif not isinstance(item, dict):
+                item = {"name": item}
+            tool = Fields(self.path, f.record, item, ("name", "attack_id", "availability"))
+            attack_id = tool.str("attack_id")
+            if attack_id and not SOFTWARE_ID.match(attack_id):
+                raise tool.error(field, f"'{attack_id}' is not an ATT&CK software ID like S0366")
+            name = tool.str("name", required=not attack_id)
+            key = f"attack:{attack_id}" if attack_id else f"tool:{slug(name)}"
+            self.batch.node("Tool", key, name=name, availability=tool.choice("availability", AVAILABILITY),
+                            external_ids=[attack_id] if attack_id else None)
+            refs.append(("Tool", key))
+        return refs
+
+    def _techniques(self, f: Fields, field: str) -> list[tuple[str, str]]:
+        refs = []
+        for item in f.list(field, sep=self.sep):
+            tech = Fields(self.path, f.record, item if isinstance(item, dict) else {"id": item}, ("id", "name"))
+            tid = tech.str("id", required=True).upper()
+            if not TECHNIQUE_ID.match(tid):
+                raise tech.error(field, f"'{tid}' is not an ATT&CK technique ID like T1566 or T1566.003")
+            self.batch.node("Technique", tid, name=tech.str("name"), external_ids=[tid])
+            if "." in tid:
+                parent = tid.split(".")[0]
+                self.batch.node("Technique", parent, external_ids=[parent])
+                self.batch.rel("SUBTECHNIQUE_OF", ("Technique", tid), ("Technique", parent))
+            refs.append(("Technique", tid))
+        return refs
+
+    def _infrastructure(self, f: Fields, field: str) -> list[tuple[str, str]]:
+        refs = []
+        for item in f.list(field, sep=self.sep):
+            if not isinstance(item, dict):
+                kind, _, value = str(item).partition(":")
+                item = {"kind": kind, "value": value}
+            infra = Fields(self.path, f.record, item, ("kind", "value"))
+            kind = infra.choice("kind", INFRA_KINDS, required=True)
+            value = infra.str("value", required=True)
+            if kind in LOWERCASE_INFRA:
+                value = value.lower()
+            key = f"{kind}:{value}"
+            self.batch.node("Infrastructure", key, kind=kind, value=value, name=value)
+            refs.append(("Infrastructure", key))
+        return refs
