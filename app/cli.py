@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 import time
@@ -14,6 +15,12 @@ from graph.ingest import LoadReport, load_paths
 from graph.reads import incidents_with_claims
 from graph.server import LocalServer
 from graph.settings import SEED_DIR, Settings, load_settings
+
+
+# Modules that add sub-commands: each has register(subparsers); a command's func(args, settings)
+# returns the exit status. Keep this list in one line per module.
+COMMAND_MODULES: list[str] = [
+]
 
 
 def err(msg: str) -> None:
@@ -54,7 +61,7 @@ def cmd_neo4j(args, settings: Settings) -> int:
 
 # -- schema and data ----------------------------------------------------------------------------
 def cmd_init(args, settings: Settings) -> int:
-    with _db(settings) as db:
+    with open_db(settings) as db:
         n = schema.init_schema(db)
     err(f"schema ready: {n} constraints and indexes")
     return 0
@@ -64,14 +71,14 @@ def cmd_reset(args, settings: Settings) -> int:
     if not args.yes:
         err("refusing to delete every node without --yes (attrib reset --yes)")
         return 1
-    with _db(settings) as db:
+    with open_db(settings) as db:
         deleted = schema.reset(db)
     err(f"deleted {deleted} nodes and their relationships")
     return 0
 
 
 def cmd_load(args, settings: Settings) -> int:
-    with _db(settings) as db:
+    with open_db(settings) as db:
         schema.init_schema(db)
         report = _load(db, args.paths, settings)
     return 0 if report.ok else 1
@@ -102,7 +109,7 @@ def _load(db: GraphDB, paths: list, settings: Settings) -> LoadReport:
 
 
 def cmd_stats(args, settings: Settings) -> int:
-    with _db(settings) as db:
+    with open_db(settings) as db:
         counts = schema.stats(db)
     if args.json:
         print(json.dumps(counts, sort_keys=True))
@@ -117,7 +124,7 @@ def cmd_stats(args, settings: Settings) -> int:
 
 def cmd_demo(args, settings: Settings) -> int:
     LocalServer(settings).start()
-    with _db(settings) as db:
+    with open_db(settings) as db:
         schema.init_schema(db)
         report = _load(db, [SEED_DIR], settings)
         if not report.ok:
@@ -138,7 +145,7 @@ def print_story(incidents: list[dict]) -> None:
 
 
 # -- plumbing ---------------------------------------------------------------------------------
-class _db:
+class open_db:
     """Context manager: one driver for the command, closed at the end."""
 
     def __init__(self, settings: Settings):
@@ -175,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     stats.set_defaults(func=cmd_stats)
 
     sub.add_parser("demo", help="start Neo4j, load the seed story and tell it").set_defaults(func=cmd_demo)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(sub)
     return p
 
 

@@ -86,9 +86,8 @@ def count_rel_type(rel_type: str) -> str:
     return f"MATCH ()-[r:{_rel_type(rel_type)}]->() RETURN count(r) AS n"
 
 
-LABELS_AND_TYPES = ("CALL db.labels() YIELD label WITH collect(label) AS labels "
-                    "CALL db.relationshipTypes() YIELD relationshipType "
-                    "RETURN labels, collect(relationshipType) AS types")
+LABELS_IN_USE = "CALL db.labels() YIELD label RETURN collect(label) AS names"
+TYPES_IN_USE = "CALL db.relationshipTypes() YIELD relationshipType RETURN collect(relationshipType) AS names"
 AWAIT_INDEXES = "CALL db.awaitIndexes(300)"
 COUNT_ALL_NODES = "MATCH (n) RETURN count(n) AS n"
 DELETE_ALL = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"

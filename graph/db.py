@@ -83,14 +83,17 @@ def connect(settings: Settings) -> GraphDB:
     uri, user, password = connection_params(settings)
     try:
         driver = GraphDatabase.driver(uri, auth=(user, password))
-        driver.verify_connectivity()
-    except (ServiceUnavailable, OSError) as exc:
-        raise Unavailable(f"no Neo4j server answers at {uri}",
-                          hint="start one with: attrib neo4j start, or fix NEO4J_URI") from exc
-    except AuthError as exc:
-        raise Unavailable(f"Neo4j at {uri} refused the credentials for user '{user}'",
-                          hint="check NEO4J_USER / NEO4J_PASSWORD") from exc
     except (ConfigurationError, ValueError) as exc:
         raise Unavailable(f"cannot use NEO4J_URI={uri!r}: {exc}",
                           hint="use bolt://host:7687, neo4j://host:7687 or neo4j+s://host") from exc
+    try:
+        driver.verify_connectivity()
+    except (ServiceUnavailable, OSError) as exc:
+        driver.close()
+        raise Unavailable(f"no Neo4j server answers at {uri}",
+                          hint="start one with: attrib neo4j start, or fix NEO4J_URI") from exc
+    except AuthError as exc:
+        driver.close()
+        raise Unavailable(f"Neo4j at {uri} refused the credentials for user '{user}'",
+                          hint="check NEO4J_USER / NEO4J_PASSWORD") from exc
     return GraphDB(driver, settings.database, uri)

@@ -19,11 +19,10 @@ def stats(db: GraphDB) -> dict:
     """{"nodes": {Label: n}, "relationships": {TYPE: n}} for the labels and types in use."""
     def work(tx):
         # Count only what the database knows, so no query names an unknown label or type.
-        present = tx.run(cypher.LABELS_AND_TYPES).single()
-        nodes = {label: tx.run(cypher.count_label(label)).single()["n"]
-                 for label in LABELS if label in present["labels"]}
-        rels = {t: tx.run(cypher.count_rel_type(t)).single()["n"]
-                for t in REL_TYPES if t in present["types"]}
+        labels = tx.run(cypher.LABELS_IN_USE).single()["names"]
+        types = tx.run(cypher.TYPES_IN_USE).single()["names"]
+        nodes = {label: tx.run(cypher.count_label(label)).single()["n"] for label in LABELS if label in labels}
+        rels = {t: tx.run(cypher.count_rel_type(t)).single()["n"] for t in REL_TYPES if t in types}
         return ({k: v for k, v in nodes.items() if v}, {k: v for k, v in rels.items() if v})
     nodes, rels = db.execute_read(work)
     return {"nodes": nodes, "relationships": rels}
