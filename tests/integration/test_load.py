@@ -103,3 +103,11 @@ def test_reset_refuses_without_yes(db, cli_env, capsys):
     assert main(["reset"]) == 1
     assert "--yes" in capsys.readouterr().err
     assert schema.stats(db)["nodes"]
+
+
+def test_demo_tells_the_seed_story(db, cli_env, capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "AstraZeneca fake-recruiter approach" in out
+    astra = out.split("AstraZeneca fake-recruiter approach")[1].split("\n20")[0]
+    assert "Reuters attributes North Korea" in astra and "denies North Korea" in astra
