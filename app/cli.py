@@ -11,15 +11,23 @@ from pathlib import Path
 from graph import schema
 from graph.db import GraphDB, connect
 from graph.errors import AttribError
+from graph.bulk import bulk_load
 from graph.ingest import LoadReport, load_paths
 from graph.reads import incidents_with_claims
 from graph.server import LocalServer
 from graph.settings import SEED_DIR, Settings, load_settings
+from loaders import expand_paths, iter_batches
+from app.cli_loaders import add_attack_options, attack_paths
+from loaders.download import forget
 
 
 # Modules that add sub-commands: each has register(subparsers); a command's func(args, settings)
 # returns the exit status. Keep this list in one line per module.
 COMMAND_MODULES: list[str] = [
+    "app.cli_loaders",
+    "app.cli_app",
+    "app.cli_query",
+    "app.cli_engine",
 ]
 
 
@@ -78,10 +86,24 @@ def cmd_reset(args, settings: Settings) -> int:
 
 
 def cmd_load(args, settings: Settings) -> int:
+    paths, fetched = attack_paths(args, settings)  # `attrib load attack ...` downloads first
+    if args.bulk:
+        return _bulk_load(paths, settings)
     with open_db(settings) as db:
         schema.init_schema(db)
-        report = _load(db, args.paths, settings)
+        report = _load(db, paths, settings)
+    if fetched and not report.ok:
+        forget(fetched)  # a download that is not a valid bundle must not stay in the cache
     return 0 if report.ok else 1
+
+
+def _bulk_load(paths: list, settings: Settings) -> int:
+    started = time.monotonic()
+    files = expand_paths(paths)
+    timings = bulk_load(settings, (batch for path in files for batch in iter_batches(path)), err)
+    err(f"bulk-loaded {len(files)} file(s): {timings['nodes']} nodes, {timings['relationships']} "
+        f"relationships in {time.monotonic() - started:.1f} s")
+    return 0
 
 
 def _load(db: GraphDB, paths: list, settings: Settings) -> LoadReport:
@@ -130,7 +152,12 @@ def cmd_demo(args, settings: Settings) -> int:
         if not report.ok:
             return 1
         print_story(incidents_with_claims(db))
-    return 0
+    if args.no_app:
+        return 0
+    from app.cli_app import run_app  # the demo ends in the app, opened on AstraZeneca
+
+    print("\nStarting the app on the AstraZeneca incident ...", flush=True)
+    return run_app(settings)
 
 
 def print_story(incidents: list[dict]) -> None:
@@ -174,14 +201,21 @@ def build_parser() -> argparse.ArgumentParser:
     reset.set_defaults(func=cmd_reset)
 
     load = sub.add_parser("load", help="load record files, STIX bundles, MISP events and galaxies")
-    load.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
+    load.add_argument("paths", nargs="+", metavar="PATH",
+                      help="files or directories; 'attack' downloads a public MITRE ATT&CK release")
+    add_attack_options(load)
+    load.add_argument("--bulk", action="store_true",
+                      help="first load into an empty local database through neo4j-admin import "
+                           "(faster for millions of rows; any bad file refuses the whole load)")
     load.set_defaults(func=cmd_load)
 
     stats = sub.add_parser("stats", help="count nodes and relationships")
     stats.add_argument("--json", action="store_true", help="print JSON")
     stats.set_defaults(func=cmd_stats)
 
-    sub.add_parser("demo", help="start Neo4j, load the seed story and tell it").set_defaults(func=cmd_demo)
+    demo = sub.add_parser("demo", help="start Neo4j, load the seed story, tell it, then start the app")
+    demo.add_argument("--no-app", action="store_true", help="stop after telling the story")
+    demo.set_defaults(func=cmd_demo)
     for module in COMMAND_MODULES:
         importlib.import_module(module).register(sub)
     return p

@@ -5,6 +5,8 @@ below accept only names from the allowlists in `graph.model` and refuse anything
 """
 from __future__ import annotations
 
+import re
+
 from graph.model import LABELS, LIST_PROPS, REL_TYPES
 
 
@@ -86,11 +88,48 @@ def count_rel_type(rel_type: str) -> str:
     return f"MATCH ()-[r:{_rel_type(rel_type)}]->() RETURN count(r) AS n"
 
 
+PROPERTY_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def _csv_assignments(var: str, columns: list[tuple[str, str]], first: int) -> str:
+    """`SET var.p = <row[i] converted>` for positional LOAD CSV rows (columns from bulk files)."""
+    parts = []
+    for i, (name, type_) in enumerate(columns, start=first):
+        if not PROPERTY_NAME.match(name):
+            raise ValueError(f"property name {name!r} cannot be used in Cypher")
+        cell = f"row[{i}]"
+        expr = (f"split({cell}, $delimiter)" if name in LIST_PROPS else
+                f"toInteger({cell})" if type_ == "long" else
+                f"toFloat({cell})" if type_ == "double" else
+                f"{cell} = 'true'" if type_ == "boolean" else cell)
+        parts.append(f"{var}.{name} = {expr}")
+    return ("SET " + ", ".join(parts)) if parts else ""
+
+
+def load_csv_nodes(label: str, columns: list[tuple[str, str]], rows_per_tx: int) -> str:
+    """Neo4j's own online import of a bulk node file (benchmark baseline): MERGE on key."""
+    return (f"LOAD CSV FROM $url AS row CALL (row) {{ MERGE (n:{_label(label)} {{key: row[0]}}) "
+            f"{_csv_assignments('n', columns, 1)} }} IN TRANSACTIONS OF {int(rows_per_tx)} ROWS")
+
+
+def load_csv_rels(rel_type: str, start_label: str, end_label: str, columns: list[tuple[str, str]],
+                  rows_per_tx: int) -> str:
+    return (f"LOAD CSV FROM $url AS row CALL (row) {{ MATCH (a:{_label(start_label)} {{key: row[0]}}) "
+            f"MATCH (b:{_label(end_label)} {{key: row[1]}}) MERGE (a)-[r:{_rel_type(rel_type)}]->(b) "
+            f"{_csv_assignments('r', columns, 2)} }} IN TRANSACTIONS OF {int(rows_per_tx)} ROWS")
+
+
+HEAP_USED = ("CALL dbms.queryJmx('java.lang:type=Memory') YIELD attributes "
+             "RETURN attributes.HeapMemoryUsage.value.properties.used AS used")
+
+
 LABELS_IN_USE = "CALL db.labels() YIELD label RETURN collect(label) AS names"
 TYPES_IN_USE = "CALL db.relationshipTypes() YIELD relationshipType RETURN collect(relationshipType) AS names"
 AWAIT_INDEXES = "CALL db.awaitIndexes(300)"
 COUNT_ALL_NODES = "MATCH (n) RETURN count(n) AS n"
-DELETE_ALL = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+# Relationships first, so no single row has to detach a dense node's thousands of edges.
+DELETE_ALL_RELATIONSHIPS = "MATCH ()-[r]->() CALL (r) { DELETE r } IN TRANSACTIONS OF 10000 ROWS"
+DELETE_ALL_NODES = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
 
 INCIDENT_CLAIMS = """
 MATCH (i:Incident)
@@ -104,4 +143,352 @@ WITH i, [x IN collect(CASE WHEN c IS NULL THEN NULL ELSE
 RETURN i.key AS key, i.name AS name, i.first_seen AS first_seen, claims
 ORDER BY i.first_seen, i.name
 LIMIT $limit
+"""
+
+
+# -- console and exports (issue 7) --
+# The console runs user Cypher prefixed with EXPLAIN first (graph.console checks the plan).
+EXPLAIN_PREFIX = "EXPLAIN "
+
+# An incident's neighbourhood: what it used and targeted, who reported it, every claim about
+# it with the actor it names and the source that stated it.
+INCIDENT_NEIGHBOURHOOD = """
+MATCH (i:Incident {key: $key})
+CALL (i) {
+  MATCH (i)-[r:USED|TARGETED|REPORTED_BY]->(x) RETURN r AS rel, x AS node
+  UNION
+  MATCH (c:Claim)-[r:ABOUT]->(i) RETURN r AS rel, c AS node
+  UNION
+  MATCH (c:Claim)-[:ABOUT]->(i)
+  MATCH (c)-[r:NAMES|STATED_BY]->(x) RETURN r AS rel, x AS node
+}
+RETURN i, collect(rel) AS rels, collect(node) AS nodes
+"""
+
+# Relationships among a set of nodes (by element id): the edges a result does not name.
+RELS_AMONG = """
+MATCH (a)-[r]->(b)
+WHERE elementId(a) IN $ids AND elementId(b) IN $ids
+RETURN r LIMIT $limit
+"""
+
+# Nodes by element id (endpoints of relationships a result returned without their nodes).
+NODES_BY_ID = "MATCH (n) WHERE elementId(n) IN $ids RETURN n"
+
+# Display names of sources, for export footnotes.
+SOURCE_NAMES = "MATCH (s:Source) WHERE s.key IN $keys RETURN s.key AS key, s.name AS name"
+
+# Incident lookup: exact key or external id first, then case-insensitive name/key substring.
+INCIDENT_BY_KEY = """
+MATCH (i:Incident) WHERE i.key = $text OR $text IN coalesce(i.external_ids, [])
+RETURN i.key AS key, i.name AS name
+"""
+INCIDENT_BY_NAME = """
+MATCH (i:Incident)
+WHERE toLower(i.name) CONTAINS toLower($text) OR toLower(i.key) CONTAINS toLower($text)
+RETURN i.key AS key, i.name AS name ORDER BY i.name LIMIT 20
+"""
+
+
+# -- app reads (issue 6) --------------------------------------------------------------------------
+# Used by graph/explore.py (Workbench, Explore, Compare, Timeline pages). Node identities between
+# queries travel as elementId() strings, so follow-up lookups never scan a label.
+
+APP_INCIDENTS = """
+MATCH (i:Incident)
+OPTIONAL MATCH (c:Claim)-[:ABOUT]->(i)
+WITH i, count(c) AS claims
+RETURN i.key AS key, coalesce(i.name, i.key) AS name, i.first_seen AS first_seen, claims
+ORDER BY claims DESC, i.first_seen DESC, name
+LIMIT $limit
+"""
+
+APP_INCIDENT_CLAIMS = """
+MATCH (i:Incident {key: $key})<-[:ABOUT]-(c:Claim)
+OPTIONAL MATCH (c)-[:NAMES]->(a:Actor)
+OPTIONAL MATCH (c)-[:STATED_BY]->(s:Source)
+RETURN c.key AS claim, a.key AS actor_key, coalesce(a.name, a.key) AS actor,
+       s.key AS source_key, coalesce(s.name, s.key) AS source, s.kind AS source_kind,
+       s.reliability AS reliability, c.stance AS stance, c.confidence AS confidence,
+       c.date AS date, c.statement AS statement, c.url AS url
+ORDER BY c.date, source
+"""
+
+APP_SEARCH_FULLTEXT = """
+CALL db.index.fulltext.queryNodes('node_search', $query) YIELD node, score
+WITH node, score LIMIT $limit
+RETURN elementId(node) AS id, node.key AS key, labels(node)[0] AS label,
+       coalesce(node.name, node.spellings[0], node.key) AS name, score
+"""
+
+APP_SEARCH_EXACT = """
+OPTIONAL MATCH (al:Alias {key: $alias})-[:NAMES]->(a:Actor)
+WITH collect(DISTINCT {node: a, via: 'alias ' + coalesce(al.spellings[0], al.key)}) AS by_alias
+OPTIONAL MATCH (t:Technique {key: $upper})
+OPTIONAL MATCH (n:Actor|Tool|Incident {key: 'attack:' + $upper})
+WITH by_alias + [x IN [t, n] WHERE x IS NOT NULL | {node: x, via: 'external ID ' + $upper}] AS hits
+UNWIND hits AS h
+WITH h WHERE h.node IS NOT NULL
+RETURN elementId(h.node) AS id, h.node.key AS key, labels(h.node)[0] AS label,
+       coalesce(h.node.name, h.node.key) AS name, h.via AS via
+"""
+
+APP_NODES_BY_ID = """
+UNWIND $ids AS id
+MATCH (n) WHERE elementId(n) = id
+RETURN elementId(n) AS id, n.key AS key, labels(n)[0] AS label,
+       coalesce(n.name, n.spellings[0], n.key) AS name, properties(n) AS props
+"""
+
+def app_node_by_key(label: str | None) -> str:
+    """elementId of the node with this key (a label makes it an index lookup)."""
+    match = f"MATCH (n:{_label(label)} {{key: $key}})" if label else "MATCH (n) WHERE n.key = $key"
+    return match + " RETURN elementId(n) AS id, labels(n)[0] AS label LIMIT 1"
+
+# Neighbours of one node, with optional label / source / time filters; $limit caps the rows
+# returned, and the counts of everything that matched come back separately (APP_NEIGHBOUR_COUNTS).
+APP_NEIGHBOURS = """
+MATCH (n) WHERE elementId(n) = $id
+MATCH (n)-[r]-(m)
+WITH n, r, m, labels(m)[0] AS label,
+     coalesce(r.first_seen, m.first_seen, m.date) AS t0, coalesce(r.last_seen, m.last_seen, r.first_seen, m.first_seen, m.date) AS t1,
+     coalesce(r.sources, []) + coalesce(m.sources, []) AS srcs
+WHERE ($labels IS NULL OR label IN $labels)
+  AND ($sources IS NULL OR any(s IN srcs WHERE s IN $sources)
+       OR EXISTS { MATCH (m)-[:STATED_BY|REPORTED_BY]->(src:Source) WHERE src.key IN $sources })
+  AND ($since IS NULL OR (t1 IS NOT NULL AND t1 >= $since) OR (t1 IS NULL AND $undated))
+  AND ($until IS NULL OR (t0 IS NOT NULL AND left(t0, size($until)) <= $until) OR (t0 IS NULL AND $undated))
+WITH n, r, m, label, count { (m)--() } AS degree
+ORDER BY label, degree DESC
+WITH label, collect({rel: r, m: m, degree: degree}) AS rows
+RETURN label, size(rows) AS total,
+       [x IN rows[0..$per_label] | {id: elementId(x.m), key: x.m.key, label: label,
+         name: coalesce(x.m.name, x.m.spellings[0], x.m.key), props: properties(x.m), degree: x.degree,
+         rel_type: type(x.rel), rel_start: elementId(startNode(x.rel)), rel_props: properties(x.rel)}] AS items
+"""
+
+# Relationships among a set of nodes (so expanded neighbourhoods show their interconnections).
+APP_EDGES_AMONG = """
+UNWIND $ids AS id
+MATCH (a) WHERE elementId(a) = id
+MATCH (a)-[r]->(b) WHERE elementId(b) IN $ids
+RETURN elementId(a) AS start, elementId(b) AS end, type(r) AS type, properties(r) AS props
+LIMIT $limit
+"""
+
+APP_SHORTEST_PATH = """
+MATCH (a) WHERE elementId(a) = $a
+MATCH (b) WHERE elementId(b) = $b
+MATCH p = shortestPath((a)-[*..8]-(b))
+WHERE all(x IN nodes(p)[1..-1] WHERE NOT labels(x)[0] IN $avoid)
+RETURN [x IN nodes(p) | elementId(x)] AS ids,
+       [r IN relationships(p) | {start: elementId(startNode(r)), end: elementId(endNode(r)),
+          type: type(r), props: properties(r)}] AS rels
+"""
+
+APP_ACTORS = """
+MATCH (a:Actor)
+OPTIONAL MATCH (a)<-[:NAMES]-(c:Claim)
+WITH a, count(c) AS claims
+RETURN a.key AS key, coalesce(a.name, a.key) AS name, a.kind AS kind, claims
+ORDER BY claims DESC, name
+LIMIT $limit
+"""
+
+# An actor's profile: what it is known to use and target, plus the evidence of incidents
+# that some source attributes to it.
+APP_ACTOR_PROFILE = """
+UNWIND $keys AS k
+MATCH (a:Actor {key: k})
+CALL (a) {
+  MATCH (a)-[:USES|TARGETS]->(x) WHERE NOT x:Actor
+  RETURN x, null AS incident
+  UNION
+  MATCH (a)<-[:NAMES]-(:Claim {stance: 'attributes'})-[:ABOUT]->(i:Incident)-[:USED|TARGETED]->(x)
+  RETURN x, coalesce(i.name, i.key) AS incident
+}
+RETURN a.key AS actor, elementId(x) AS id, x.key AS key, labels(x)[0] AS label,
+       coalesce(x.name, x.key) AS name, x.availability AS availability,
+       [i IN collect(DISTINCT incident) WHERE i IS NOT NULL] AS incidents
+"""
+
+# How many actors have each item (directly or through incidents attributed to them).
+APP_ITEM_ACTOR_COUNTS = """
+UNWIND $ids AS id
+MATCH (x) WHERE elementId(x) = id
+CALL (x) {
+  OPTIONAL MATCH (x)<-[:USES|TARGETS]-(a:Actor)
+  RETURN collect(DISTINCT a.key) AS direct
+}
+CALL (x) {
+  OPTIONAL MATCH (x)<-[:USED|TARGETED]-(:Incident)<-[:ABOUT]-(:Claim {stance: 'attributes'})-[:NAMES]->(a:Actor)
+  RETURN collect(DISTINCT a.key) AS via
+}
+RETURN id, direct, via
+"""
+
+APP_ACTOR_NAMES = """
+UNWIND $keys AS k
+MATCH (a:Actor {key: k})
+RETURN a.key AS key, coalesce(a.name, a.key) AS name
+"""
+
+APP_COUNT_ACTORS = "MATCH (a:Actor) RETURN count(a) AS n"
+
+APP_TIMELINE_CLAIMS = """
+MATCH (c:Claim)-[:ABOUT]->(i:Incident)
+MATCH (c)-[:NAMES]->(a:Actor)
+OPTIONAL MATCH (c)-[:STATED_BY]->(s:Source)
+WITH c, i, a, s
+WHERE ($actors IS NULL OR a.key IN $actors) AND ($sources IS NULL OR s.key IN $sources)
+RETURN c.date AS date, i.key AS incident_key, coalesce(i.name, i.key) AS incident,
+       i.first_seen AS first_seen, i.last_seen AS last_seen,
+       a.key AS actor_key, coalesce(a.name, a.key) AS actor,
+       s.key AS source_key, coalesce(s.name, s.key) AS source, c.stance AS stance,
+       c.confidence AS confidence
+ORDER BY date
+LIMIT $limit
+"""
+
+APP_TIMELINE_INCIDENTS = """
+MATCH (i:Incident) WHERE i.first_seen IS NOT NULL
+  AND ($actors IS NULL OR EXISTS { MATCH (i)<-[:ABOUT]-(:Claim)-[:NAMES]->(a:Actor) WHERE a.key IN $actors })
+  AND ($sources IS NULL OR EXISTS { MATCH (i)-[:REPORTED_BY]->(s:Source) WHERE s.key IN $sources }
+       OR EXISTS { MATCH (i)<-[:ABOUT]-(:Claim)-[:STATED_BY]->(s:Source) WHERE s.key IN $sources })
+RETURN i.key AS key, coalesce(i.name, i.key) AS name, i.first_seen AS first_seen, i.last_seen AS last_seen
+ORDER BY first_seen
+LIMIT $limit
+"""
+
+APP_SOURCES = """
+MATCH (s:Source)
+RETURN s.key AS key, coalesce(s.name, s.key) AS name, s.kind AS kind, s.reliability AS reliability
+ORDER BY name
+"""
+
+# -- resolve (issue 4) --
+# Every actor an alias key names, with the sources behind each NAMES link.
+RESOLVE_BY_ALIAS = """
+MATCH (al:Alias {key: $alias})-[r:NAMES]->(a:Actor)
+RETURN a.key AS key, a.name AS name, coalesce(a.external_ids, []) AS external_ids,
+       coalesce(al.spellings, []) AS spellings, coalesce(r.sources, []) AS sources
+"""
+
+# The actor with this key, and every actor that carries this external ID (G0032).
+RESOLVE_BY_KEY_OR_ID = """
+MATCH (a:Actor {key: $key})
+RETURN a.key AS key, a.name AS name, coalesce(a.external_ids, []) AS external_ids,
+       coalesce(a.sources, []) AS sources, true AS by_key
+UNION
+MATCH (a:Actor) WHERE $external_id IN a.external_ids
+RETURN a.key AS key, a.name AS name, coalesce(a.external_ids, []) AS external_ids,
+       coalesce(a.sources, []) AS sources, false AS by_key
+"""
+
+# Nameless actors are stubs another source made for an ATT&CK ID (a galaxy naming G0086). If
+# a loaded actor carries that ID too (ATT&CK revoked G0086 in favour of G0094, whose
+# external_ids keep G0086), the stub stands for that actor.
+ACTOR_REPLACEMENTS = """
+UNWIND $stubs AS s
+MATCH (a:Actor) WHERE a.key <> s.key AND a.name IS NOT NULL
+  AND any(x IN s.external_ids WHERE x IN coalesce(a.external_ids, []))
+RETURN s.key AS stub, a.key AS key, a.name AS name, coalesce(a.external_ids, []) AS external_ids
+"""
+
+# A display name for the other stubs (the ATT&CK group is not loaded): the alias that names
+# the fewest actors, then the one most sources give.
+ACTOR_ALIAS_NAMES = """
+UNWIND $keys AS k
+MATCH (a:Actor {key: k})<-[r:NAMES]-(al:Alias)
+WITH k, al, r, COUNT { (al)-[:NAMES]->(:Actor) } AS named
+ORDER BY named, size(coalesce(r.sources, [])) DESC, al.key
+RETURN k AS key, collect(al.spellings[0])[0] AS name
+"""
+
+
+# -- attribution engine (issue 5) -----------------------------------------------------------------
+# Used by graph/evidence.py. The engine reads the actors' side of the graph once per graph state
+# (ENGINE_GRAPH_VERSION is the cheap change signal: count-store lookups) and one incident per call.
+# Rows are collected per actor / tool / incident: far fewer records to ship than one per edge.
+ENGINE_GRAPH_VERSION = """
+CALL () { MATCH (n) RETURN count(n) AS nodes }
+CALL () { MATCH ()-[r]->() RETURN count(r) AS rels }
+RETURN nodes, rels
+"""
+
+ENGINE_ACTORS = """
+MATCH (a:Actor)
+RETURN a.key AS key, coalesce(a.name, a.key) AS name, a.kind AS kind,
+       coalesce(a.external_ids, []) AS external_ids, a.created AS created,
+       [(a)-[:SPONSORED_BY]->(c:Country) | c.key] AS sponsors,
+       [(a)-[:STATE_OF]->(c:Country) | c.key] AS state_of,
+       [(a)-[r:SAME_AS]-(b:Actor) | [b.key, coalesce(r.sources, [])]] AS same_as,
+       [(al:Alias)-[r:NAMES]->(a) | [al.key, coalesce(al.spellings, [al.key]),
+                                     size(coalesce(r.sources, []))]] AS aliases
+"""
+
+# What actors are known to use and target: [label, key, name, availability, node created,
+# relationship created (else first_seen)].
+ENGINE_ACTOR_ITEMS = """
+MATCH (a:Actor)-[r:USES|TARGETS]->(x)
+RETURN a.key AS owner, collect([labels(x)[0], x.key, x.name, x.availability, x.created,
+                                coalesce(r.created, r.first_seen)]) AS items
+"""
+
+# The victim organisations' sectors and countries.
+ENGINE_ORGANIZATIONS = """
+MATCH (o:Organization)
+RETURN o.key AS key, [(o)-[:IN_SECTOR]->(s:Sector) | [s.key, s.name]] AS sectors,
+       [(o)-[:LOCATED_IN]->(c:Country) | [c.key, c.name]] AS countries
+"""
+
+ENGINE_TOOL_TECHNIQUES = """
+MATCH (t:Tool)-[r:USES]->(q:Technique)
+RETURN t.key AS tool, collect([q.key, q.name, coalesce(r.created, r.first_seen)]) AS techniques
+"""
+
+ENGINE_SUBTECHNIQUES = """
+MATCH (s:Technique)-[:SUBTECHNIQUE_OF]->(p:Technique)
+RETURN s.key AS child, p.key AS key, p.name AS name
+"""
+
+# Every claim with its incident's dates and its source; no free text.
+ENGINE_CLAIMS = """
+MATCH (c:Claim)-[:ABOUT]->(i:Incident)
+MATCH (c)-[:NAMES]->(a:Actor)
+OPTIONAL MATCH (c)-[st:STATED_BY]->(s:Source)
+RETURN c.key AS key, i.key AS incident, i.name AS incident_name, i.first_seen AS incident_first_seen,
+       a.key AS actor, coalesce(c.stance, st.stance) AS stance, c.confidence AS confidence,
+       c.date AS date, s.key AS source, coalesce(s.name, s.key) AS source_name, s.kind AS source_kind,
+       s.reliability AS reliability
+"""
+
+# The structured evidence of the incidents some claim attributes to an actor.
+ENGINE_ATTRIBUTED_ITEMS = """
+MATCH (c:Claim {stance: 'attributes'})-[:ABOUT]->(i:Incident)
+WITH DISTINCT i
+MATCH (i)-[r:USED|TARGETED]->(x)
+RETURN i.key AS owner, collect([labels(x)[0], x.key, x.name, x.availability, x.created,
+                                coalesce(r.created, r.first_seen)]) AS items
+"""
+
+# One incident: its dates and structured evidence (never its description).
+ENGINE_INCIDENT = """
+MATCH (i:Incident {key: $key})
+RETURN i.key AS key, coalesce(i.name, i.key) AS name, coalesce(i.external_ids, []) AS external_ids,
+       i.first_seen AS first_seen, i.last_seen AS last_seen,
+       [(i)-[r:USED|TARGETED]->(x) | [labels(x)[0], x.key, x.name, x.availability, x.created,
+                                      coalesce(r.created, r.first_seen)]] AS items
+"""
+
+# The claims about one incident, with their statements (for explain).
+ENGINE_INCIDENT_CLAIMS = """
+MATCH (c:Claim)-[:ABOUT]->(i:Incident {key: $key})
+MATCH (c)-[:NAMES]->(a:Actor)
+OPTIONAL MATCH (c)-[st:STATED_BY]->(s:Source)
+RETURN c.key AS key, i.key AS incident, a.key AS actor, coalesce(c.stance, st.stance) AS stance,
+       c.confidence AS confidence, c.date AS date, c.statement AS statement, c.url AS url,
+       s.key AS source, coalesce(s.name, s.key) AS source_name, s.kind AS source_kind,
+       s.reliability AS reliability
+ORDER BY c.date, s.name, a.key
 """

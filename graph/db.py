@@ -9,9 +9,10 @@ from typing import Any, Callable
 
 import neo4j
 from neo4j import GraphDatabase
-from neo4j.exceptions import AuthError, ConfigurationError, ServiceUnavailable
+from neo4j.exceptions import AuthError, ConfigurationError, Neo4jError, ServiceUnavailable
 
-from graph.errors import Unavailable
+from graph.cypher import EXPLAIN_PREFIX
+from graph.errors import DatabaseError, Unavailable
 from graph.server import LocalServer
 from graph.settings import Settings
 
@@ -51,6 +52,13 @@ class GraphDB:
             return list(tx.run(cypher, params or {}))
         return self.execute_read(work)
 
+    def explain(self, cypher: str, params: dict | None = None) -> neo4j.ResultSummary:
+        """The summary (query type, plan, notifications) of `EXPLAIN cypher`, in a READ
+        transaction; nothing is executed."""
+        def work(tx):
+            return tx.run(EXPLAIN_PREFIX + cypher, params or {}).consume()
+        return self.execute_read(work)
+
     def execute_read(self, work: Callable[[neo4j.ManagedTransaction], Any], timeout: float | None = None) -> Any:
         fn = neo4j.unit_of_work(timeout=timeout)(work) if timeout else work
         with self.driver.session(database=self.database, default_access_mode=neo4j.READ_ACCESS) as s:
@@ -77,6 +85,10 @@ def _translate(call: Callable[[], Any], uri: str) -> Any:
     except ServiceUnavailable as exc:
         raise Unavailable(f"the Neo4j server at {uri} stopped answering ({exc})",
                           hint="check it with: attrib neo4j status") from exc
+    except Neo4jError as exc:
+        hint = ("raise ATTRIB_NEO4J_HEAP, or load smaller files" if "MemoryPool" in (exc.code or "")
+                else None)
+        raise DatabaseError(f"Neo4j refused the statement: {exc.code}: {exc.message}", hint=hint) from exc
 
 
 def connect(settings: Settings) -> GraphDB:

@@ -30,6 +30,10 @@ class Unavailable(AttribError):
     exit_code = 2
 
 
+class DatabaseError(AttribError):
+    """Neo4j refused or failed a statement (memory limit, timeout, constraint, syntax)."""
+
+
 class ValidationError(AttribError):
     """One input file is wrong; names the file, the record and the field."""
 
@@ -47,9 +51,17 @@ class ValidationError(AttribError):
         self.detail = message
 
 
+class UnknownReference(ValidationError):
+    """A file points at a node that is neither in it nor in the graph (yet)."""
+
+
 class NotFound(AttribError):
     """A name, key or ID the user gave matches nothing (or too many things)."""
 
 
 class QueryRefused(AttribError):
     """A console query is not allowed to run (writes, file access, administration)."""
+
+
+class QueryFailed(AttribError):
+    """A console query was allowed but failed: a Cypher syntax error, a timeout, a server error."""

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Callable
 
 from graph.db import GraphDB
-from graph.errors import ValidationError
-from graph.writer import Progress, WriteResult, write_batch
-from loaders import expand_paths, parse_file
+from graph.errors import UnknownReference, ValidationError
+from graph.writer import Progress, WriteResult, check_batch, write_batch
+from loaders import expand_paths, is_streamed, iter_batches, parse_file
 
 
 @dataclass
@@ -31,12 +31,37 @@ def load_paths(db: GraphDB, paths: list[str | Path], batch_size: int = 5000,
     except ValidationError as exc:
         report.refused.append(exc)
         return report
-    for path in files:
-        if on_file:
-            on_file(path)
-        try:
-            batch = parse_file(path)
-            report.written.append(write_batch(db, batch, batch_size, progress))
-        except ValidationError as exc:
-            report.refused.append(exc)
+    # A file that only points at something a later file defines (claims.csv before
+    # incidents.csv) is tried again once the others are in; load order does not matter.
+    pending = files
+    while pending:
+        waiting: list[tuple[Path, UnknownReference]] = []
+        for path in pending:
+            if on_file:
+                on_file(path)
+            try:
+                report.written.append(_load_file(db, path, batch_size, progress))
+            except UnknownReference as exc:
+                waiting.append((path, exc))
+            except ValidationError as exc:
+                report.refused.append(exc)
+        if len(waiting) == len(pending):
+            report.refused.extend(exc for _, exc in waiting)
+            break
+        pending = [path for path, _ in waiting]
     return report
+
+
+def _load_file(db: GraphDB, path: Path, batch_size: int, progress: Progress | None) -> WriteResult:
+    if not is_streamed(path):
+        return write_batch(db, parse_file(path), batch_size, progress)
+    # Streamed (CSV, JSON Lines): a first pass validates every chunk and its references, so a
+    # wrong record anywhere refuses the file before anything is written; the second pass
+    # writes chunk by chunk, each in its own transaction, with memory flat. Should the server
+    # fail during the second pass, loading the file again completes it (writes are idempotent).
+    for batch in iter_batches(path):
+        check_batch(db, batch)
+    result = WriteResult(str(path))
+    for batch in iter_batches(path):
+        result.add(write_batch(db, batch, batch_size, progress))
+    return result

@@ -55,21 +55,21 @@ GROUP_ID = re.compile(r"^G\d{4}$")
 CAMPAIGN_ID = re.compile(r"^C\d{4}$")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Node:
     label: str
     key: str
-    props: dict = field(default_factory=dict, hash=False, compare=False)
+    props: dict = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Rel:
     type: str
     start_label: str
     start_key: str
     end_label: str
     end_key: str
-    props: dict = field(default_factory=dict, hash=False, compare=False)
+    props: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -31,5 +31,6 @@ def stats(db: GraphDB) -> dict:
 def reset(db: GraphDB) -> int:
     """Delete every node and relationship (in batches, so large graphs fit in memory)."""
     before = db.read(cypher.COUNT_ALL_NODES)[0]["n"]
-    db.run_autocommit(cypher.DELETE_ALL)
+    db.run_autocommit(cypher.DELETE_ALL_RELATIONSHIPS)
+    db.run_autocommit(cypher.DELETE_ALL_NODES)
     return before

@@ -45,6 +45,7 @@ JVM_OPTIONS = [
 ]
 
 ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
+DEFAULT_BOLT_PORT = 7687
 ADMIN_TOOL = "org.neo4j.cli.AdminTool"
 
 
@@ -222,9 +223,10 @@ class LocalServer:
                               hint="wait a moment and retry, or run: attrib neo4j stop")
         self.install()
         java = self._java()
-        port = self.s.preferred_bolt_port if _port_free(self.s.preferred_bolt_port) else _free_port()
-        if port != self.s.preferred_bolt_port:
-            self.log(f"port {self.s.preferred_bolt_port} is taken; using {port}")
+        preferred = self.s.preferred_bolt_port or self._last_port() or DEFAULT_BOLT_PORT
+        port = preferred if _port_free(preferred) else _free_port()
+        if port != preferred:
+            self.log(f"port {preferred} is taken; using {port}")
         self._write_conf(port)
         self._set_initial_password(java)
         console = open(self.inst / "logs" / "console.log", "ab")
@@ -252,6 +254,15 @@ class LocalServer:
         raise ServerError(f"Neo4j did not answer on 127.0.0.1:{port} within {self.s.start_timeout_s} s.\n"
                           + self.log_tail(),
                           hint="raise ATTRIB_START_TIMEOUT on a slow machine, or run: attrib neo4j stop")
+
+    def _last_port(self) -> int | None:
+        """The port this instance used before, so a restart keeps its URI."""
+        try:
+            conf = (self.inst / "conf" / "neo4j.conf").read_text()
+        except FileNotFoundError:
+            return None
+        m = re.search(r"^server\.bolt\.listen_address=127\.0\.0\.1:(\d+)$", conf, flags=re.M)
+        return int(m.group(1)) if m else None
 
     def _started_in_log(self) -> bool:
         try:
@@ -286,6 +297,19 @@ class LocalServer:
             os.kill(pid, signal.SIGKILL)
         self.state_file.unlink(missing_ok=True)
         return True
+
+    def recreate_database(self) -> None:
+        """Stop, delete the `neo4j` database's store and logs, start: an empty database in
+        seconds however large it was (benchmarks; `attrib reset` deletes through Cypher)."""
+        self.stop()
+        for sub in ("databases", "transactions"):
+            shutil.rmtree(self.inst / "data" / sub / "neo4j", ignore_errors=True)
+        self.start()
+
+    def store_size_mb(self) -> float:
+        total = sum(f.stat().st_size for sub in ("databases", "transactions")
+                    for f in (self.inst / "data" / sub / "neo4j").rglob("*") if f.is_file())
+        return total / 2**20
 
     def admin(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         """Run neo4j-admin (AdminTool) against this instance, e.g. for offline imports."""

@@ -39,7 +39,8 @@ class Settings:
     neo4j_version: str
     heap: str
     pagecache: str
-    preferred_bolt_port: int
+    # None: the port the instance used last time, else 7687.
+    preferred_bolt_port: int | None
     batch_size: int
     query_timeout_s: int
     row_cap: int
@@ -78,7 +79,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         neo4j_version=env.get("ATTRIB_NEO4J_VERSION") or NEO4J_VERSION,
         heap=env.get("ATTRIB_NEO4J_HEAP") or "512m",
         pagecache=env.get("ATTRIB_NEO4J_PAGECACHE") or "256m",
-        preferred_bolt_port=_env_int("ATTRIB_BOLT_PORT", 7687),
+        preferred_bolt_port=_env_int("ATTRIB_BOLT_PORT", 0) or None,
         batch_size=_env_int("ATTRIB_BATCH_SIZE", 5000),
         query_timeout_s=_env_int("ATTRIB_QUERY_TIMEOUT", 10),
         row_cap=_env_int("ATTRIB_ROW_CAP", 5000),

@@ -14,7 +14,7 @@ from typing import Callable
 
 from graph import cypher
 from graph.db import GraphDB
-from graph.errors import ValidationError
+from graph.errors import UnknownReference
 from graph.model import LABELS, LIST_PROPS, REL_TYPES, Batch, Ref
 
 Progress = Callable[[int, int], None]
@@ -29,6 +29,13 @@ class WriteResult:
     rels_created: int = 0
     properties_set: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: "WriteResult") -> None:
+        """Fold in the result of another chunk of the same file."""
+        for name in ("nodes", "rels", "nodes_created", "rels_created", "properties_set"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for reason, n in other.skipped.items():
+            self.skipped[reason] = self.skipped.get(reason, 0) + n
 
     @property
     def merged(self) -> int:
@@ -130,6 +137,14 @@ def write_batch(db: GraphDB, batch: Batch, batch_size: int = 5000,
     return result
 
 
+def check_batch(db: GraphDB, batch: Batch) -> None:
+    """Validate a batch against the model and the graph without writing (first pass of a
+    streamed file, so a bad chunk late in the file is found before anything is written)."""
+    _nodes, _rels, refs = prepare(batch)
+    if refs:
+        db.execute_read(lambda tx: _check_refs(tx, batch.file, refs))
+
+
 def _check_refs(tx, file: str, refs: list[Ref]) -> None:
     by_label: dict[str, dict[str, Ref]] = defaultdict(dict)
     for ref in refs:
@@ -139,7 +154,7 @@ def _check_refs(tx, file: str, refs: list[Ref]) -> None:
         if missing:
             first = wanted[missing[0]]
             more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-            raise ValidationError(
+            raise UnknownReference(
                 file, f"refers to {label} '{first.key}', which is neither in this file nor in the "
                 f"graph{more}", record=first.record, field=first.field,
                 hint=f"define the {label.lower()} in the file, or load the file that defines it first")

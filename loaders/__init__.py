@@ -7,18 +7,22 @@ directories a user gives into the files to load, in a stable order.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from graph.errors import ValidationError
 from graph.model import Batch
-from loaders import records
+from loaders import misp, records, stix
 from loaders.common import base_suffix, parse_json, parse_yaml, read_text
 
-SUPPORTED_SUFFIXES = (".yaml", ".yml", ".json", ".csv")
+SUPPORTED_SUFFIXES = (".yaml", ".yml", ".json", ".csv", ".jsonl")
+STREAMED_SUFFIXES = (".csv", ".jsonl")
 
 # (name, recognises a parsed JSON/YAML document, turns it into a Batch); first match wins.
 DOCUMENT_FORMATS: list[tuple[str, Callable[[Any], bool], Callable[[Path, Any], Batch]]] = [
     ("incident records", records.is_record_document, records.records_from_document),
+    ("STIX 2.0/2.1 bundle", stix.is_stix_bundle, stix.bundle_from_document),
+    ("MISP galaxy clusters", misp.is_galaxy, misp.galaxy_from_document),
+    ("MISP event", misp.is_event, misp.events_from_document),
 ]
 
 
@@ -31,7 +35,7 @@ def expand_paths(paths: list[str | Path]) -> list[Path]:
                            if p.is_file() and base_suffix(p) in SUPPORTED_SUFFIXES
                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
             if not found:
-                raise ValidationError(path, "directory holds no .yaml, .yml, .json or .csv file")
+                raise ValidationError(path, "directory holds no .yaml, .yml, .json, .jsonl or .csv file")
             files.extend(found)
         elif path.exists():
             files.append(path)
@@ -40,14 +44,25 @@ def expand_paths(paths: list[str | Path]) -> list[Path]:
     return files
 
 
+def is_streamed(path: Path) -> bool:
+    return base_suffix(path) in STREAMED_SUFFIXES
+
+
+def iter_batches(path: Path) -> Iterator[Batch]:
+    """A file as a sequence of Batches: chunks for streamed formats, else one whole Batch."""
+    if is_streamed(path):
+        return records.iter_record_batches(path)
+    return iter([parse_file(path)])
+
+
 def parse_file(path: Path) -> Batch:
     suffix = base_suffix(path)
     if suffix not in SUPPORTED_SUFFIXES:
         raise ValidationError(path, f"unsupported file type '{suffix or path.name}'",
-                              hint="use .yaml, .yml, .json or .csv, optionally gzipped (.gz)")
+                              hint="use .yaml, .yml, .json, .jsonl or .csv, optionally gzipped (.gz)")
+    if suffix in STREAMED_SUFFIXES:
+        return records.records_from_stream(path)
     text = read_text(path)
-    if suffix == ".csv":
-        return records.records_from_csv(path, text)
     data = parse_json(path, text) if suffix == ".json" else parse_yaml(path, text)
     for _name, recognises, parse in DOCUMENT_FORMATS:
         if recognises(data):

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import calendar
 import gzip
+import io
 import json
+import sqlite3
+import tempfile
 import re
 import zlib
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
@@ -41,12 +44,60 @@ def read_text(path: Path) -> str:
                               hint="save the file as UTF-8") from exc
 
 
+def open_text(path: Path) -> IO[str]:
+    """A text stream over a (possibly gzipped) file, for loaders that stream records."""
+    try:
+        with open(path, "rb") as probe:
+            gzipped = probe.read(2) == b"\x1f\x8b"
+        if gzipped:
+            return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
+        return open(path, encoding="utf-8-sig", newline="")
+    except FileNotFoundError as exc:
+        raise ValidationError(path, "file not found") from exc
+    except OSError as exc:
+        raise ValidationError(path, f"cannot read the file ({exc})") from exc
+
+
+class SeenKeys:
+    """Keys already defined in one file; `add` returns the record that first used the key,
+    or None if it is new. On disk for streamed files, so millions of records do not hold
+    their keys in memory."""
+
+    def __init__(self, on_disk: bool = False):
+        self._dir = tempfile.TemporaryDirectory(prefix="attrib-keys-") if on_disk else None
+        self._db = sqlite3.connect(Path(self._dir.name) / "keys.sqlite" if self._dir else ":memory:")
+        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db.execute("PRAGMA synchronous=OFF")
+        self._db.execute("CREATE TABLE seen (kind TEXT, key TEXT, record TEXT, PRIMARY KEY (kind, key))")
+
+    def add(self, kind: str, key: str, record: str) -> str | None:
+        try:
+            self._db.execute("INSERT INTO seen VALUES (?, ?, ?)", (kind, key, record))
+            return None
+        except sqlite3.IntegrityError:
+            return self._db.execute("SELECT record FROM seen WHERE kind = ? AND key = ?",
+                                    (kind, key)).fetchone()[0]
+
+    def close(self) -> None:
+        self._db.close()
+        if self._dir:
+            self._dir.cleanup()
+
+
 def parse_json(path: Path, text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValidationError(path, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
                               hint="is the file complete (not truncated)?") from exc
+
+
+def parse_json_line(path: Path, number: int, line: str) -> Any:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(path, f"invalid JSON at column {exc.colno}: {exc.msg}",
+                              record=f"line {number}") from exc
 
 
 def parse_yaml(path: Path, text: str) -> Any:

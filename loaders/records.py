@@ -6,16 +6,15 @@ with an error naming the file, the record and the field.
 from __future__ import annotations
 
 import csv
-import io
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from graph.countries import country_code, country_name
 from graph.errors import ValidationError
 from graph.model import (ACTOR_KINDS, ADMIRALTY_RELIABILITY, AVAILABILITY, GROUP_ID, INFRA_KINDS,
                          SOFTWARE_ID, SOURCE_KINDS, STANCES, TECHNIQUE_ID, Batch, Ref, claim_key,
                          normalise_name, slug)
-from loaders.common import Fields
+from loaders.common import Fields, SeenKeys, base_suffix, open_text, parse_json_line
 
 KINDS = ("sources", "actors", "incidents", "claims")
 
@@ -37,6 +36,7 @@ CSV_COLUMNS = {
     "claims": FIELDS["claims"],
 }
 CSV_LIST_SEP = ";"
+STREAM_CHUNK = 10000  # records per transaction when a CSV or JSON Lines file is streamed
 LOWERCASE_INFRA = {"domain", "hostname", "email", "md5", "sha1", "sha256"}
 
 
@@ -52,31 +52,68 @@ def records_from_document(path: Path, data: Any) -> Batch:
     if unknown:
         raise ValidationError(path, f"unknown top-level key '{unknown[0]}'",
                               hint="a record file holds only: " + ", ".join(KINDS))
-    builder = _Builder(path)
-    for kind in KINDS:
-        items = data.get(kind) or []
-        if not isinstance(items, list):
-            raise ValidationError(path, f"'{kind}' must be a list of records, got {type(items).__name__}")
-        for i, item in enumerate(items):
-            label = f"{kind}[{i}]"
-            if isinstance(item, dict) and item.get("key"):
-                label += f" ({item['key']})"
-            builder.add(kind, Fields(path, label, item, FIELDS[kind]))
+    seen = SeenKeys()
+    builder = _Builder(path, seen)
+    try:
+        for kind in KINDS:
+            items = data.get(kind) or []
+            if not isinstance(items, list):
+                raise ValidationError(path, f"'{kind}' must be a list of records, got {type(items).__name__}")
+            for i, item in enumerate(items):
+                label = f"{kind}[{i}]"
+                if isinstance(item, dict) and item.get("key"):
+                    label += f" ({item['key']})"
+                builder.add(kind, Fields(path, label, item, FIELDS[kind]))
+    finally:
+        seen.close()
     return builder.batch
 
 
-def csv_kind(path: Path) -> str:
+def stream_kind(path: Path) -> str:
+    """CSV and JSON Lines files hold one kind of record, named by the file name."""
     stem = path.name.lower().split(".")[0]
     for kind in KINDS:
         if stem.startswith(kind):
             return kind
-    raise ValidationError(path, "cannot tell which records this CSV holds from its name",
-                          hint="name it sources*.csv, actors*.csv, incidents*.csv or claims*.csv")
+    raise ValidationError(path, "cannot tell which records this file holds from its name",
+                          hint="name it sources*, actors*, incidents* or claims* (.csv or .jsonl)")
 
 
-def records_from_csv(path: Path, text: str) -> Batch:
-    kind = csv_kind(path)
-    reader = csv.DictReader(io.StringIO(text))
+def iter_record_batches(path: Path, chunk_records: int = STREAM_CHUNK) -> Iterator[Batch]:
+    """A CSV or JSON Lines record file as Batches of at most `chunk_records` records each,
+    read as a stream: memory stays flat however many records the file holds."""
+    kind = stream_kind(path)
+    seen = SeenKeys(on_disk=True)
+    builder = _Builder(path, seen, list_sep=CSV_LIST_SEP if base_suffix(path) == ".csv" else None)
+    try:
+        with open_text(path) as stream:
+            rows = _csv_rows(path, kind, stream) if base_suffix(path) == ".csv" else _jsonl_rows(path, stream)
+            count = 0
+            for record, data in rows:
+                builder.add(kind, Fields(path, record, data, FIELDS[kind]))
+                count += 1
+                if count % chunk_records == 0:
+                    yield builder.new_batch()
+            if count == 0:
+                raise ValidationError(path, "holds no records")
+            if builder.batch.nodes or builder.batch.refs:
+                yield builder.batch
+    finally:
+        seen.close()
+
+
+def records_from_stream(path: Path) -> Batch:
+    """A whole CSV or JSON Lines record file as one Batch (for files that fit in memory)."""
+    whole = Batch(str(path))
+    for batch in iter_record_batches(path):
+        whole.nodes += batch.nodes
+        whole.rels += batch.rels
+        whole.refs += batch.refs
+    return whole
+
+
+def _csv_rows(path: Path, kind: str, stream) -> Iterator[tuple[str, dict]]:
+    reader = csv.DictReader(stream)
     columns = tuple(reader.fieldnames or ())
     if not columns:
         raise ValidationError(path, "empty CSV: expected a header row",
@@ -85,13 +122,19 @@ def records_from_csv(path: Path, text: str) -> Batch:
     if unknown:
         raise ValidationError(path, f"unknown column '{unknown[0]}' in the header",
                               record="line 1", hint="columns: " + ",".join(CSV_COLUMNS[kind]))
-    builder = _Builder(path, list_sep=CSV_LIST_SEP)
-    for row in reader:
-        line = reader.line_num
-        if None in row:
-            raise ValidationError(path, "more values than header columns", record=f"line {line}")
-        builder.add(kind, Fields(path, f"line {line}", _csv_to_record(kind, row), FIELDS[kind]))
-    return builder.batch
+    try:
+        for row in reader:
+            if None in row:
+                raise ValidationError(path, "more values than header columns", record=f"line {reader.line_num}")
+            yield f"line {reader.line_num}", _csv_to_record(kind, row)
+    except csv.Error as exc:
+        raise ValidationError(path, f"malformed CSV: {exc}", record=f"line {reader.line_num}") from exc
+
+
+def _jsonl_rows(path: Path, stream) -> Iterator[tuple[str, dict]]:
+    for number, line in enumerate(stream, start=1):
+        if line.strip():
+            yield f"line {number}", parse_json_line(path, number, line)
 
 
 def _csv_to_record(kind: str, row: dict) -> dict:
@@ -110,18 +153,24 @@ def _csv_to_record(kind: str, row: dict) -> dict:
 class _Builder:
     """Turns validated records into rows of one Batch."""
 
-    def __init__(self, path: Path, list_sep: str | None = None):
+    def __init__(self, path: Path, seen: SeenKeys, list_sep: str | None = None):
         self.path = path
         self.sep = list_sep
         self.batch = Batch(str(path))
-        self.seen: dict[tuple[str, str], str] = {}
+        self.seen = seen
+        self._memo: dict[tuple[str, Any], tuple[str, str]] = {}
+
+    def new_batch(self) -> Batch:
+        """Hand over the rows made so far and start a new batch (rows are not shared)."""
+        done, self.batch, self._memo = self.batch, Batch(str(self.path)), {}
+        return done
 
     def add(self, kind: str, f: Fields) -> None:
         getattr(self, "_" + kind)(f)
 
     def _unique(self, f: Fields, kind: str, key: str) -> None:
-        first = self.seen.setdefault((kind, key), f.record)
-        if first != f.record:
+        first = self.seen.add(kind, key, f.record)
+        if first is not None:
             raise f.error("key", f"duplicate key '{key}' (also {first})")
 
     # -- records ---------------------------------------------------------------------------
@@ -166,16 +215,14 @@ class _Builder:
             sponsor = self._country(f, "sponsor", f.str("sponsor"))
             self.batch.node("Country", sponsor, name=country_name(sponsor))
             self.batch.rel("SPONSORED_BY", actor, ("Country", sponsor), sources=sources)
-        for tool in self._tools(f, "tools"):
+        for tool in self._items(f, "tools", self._tool):
             self.batch.rel("USES", actor, tool, sources=sources)
-        for technique in self._techniques(f, "techniques"):
+        for technique in self._items(f, "techniques", self._technique):
             self.batch.rel("USES", actor, technique, sources=sources)
         targets = Fields(self.path, f.record, f.mapping("targets"), ("sectors", "countries"))
-        for sector in self._sectors(targets, "sectors"):
-            self.batch.rel("TARGETS", actor, sector, sources=sources)
-        for code in targets.list("countries", sep=self.sep):
-            country_ref = self._country_node(targets, "countries", code)
-            self.batch.rel("TARGETS", actor, country_ref, sources=sources)
+        for target in (self._items(targets, "sectors", self._sector)
+                       + self._items(targets, "countries", self._country_node)):
+            self.batch.rel("TARGETS", actor, target, sources=sources)
 
     def _incidents(self, f: Fields) -> None:
         key = f.str("key", required=True)
@@ -192,19 +239,14 @@ class _Builder:
         seen = {"sources": sources, "first_seen": first_seen, "last_seen": last_seen}
         for source in sources:
             self.batch.rel("REPORTED_BY", incident, ("Source", source))
-        for tool in self._tools(f, "tools"):
-            self.batch.rel("USED", incident, tool, **seen)
-        for technique in self._techniques(f, "techniques"):
-            self.batch.rel("USED", incident, technique, **seen)
-        for infra in self._infrastructure(f, "infrastructure"):
-            self.batch.rel("USED", incident, infra, **seen)
+        for used in (self._items(f, "tools", self._tool) + self._items(f, "techniques", self._technique)
+                     + self._items(f, "infrastructure", self._infrastructure)):
+            self.batch.rel("USED", incident, used, **seen)
         victims = Fields(self.path, f.record, f.mapping("victims"), ("organizations", "sectors", "countries"))
-        for org in self._organizations(victims, "organizations"):
-            self.batch.rel("TARGETED", incident, org, **seen)
-        for sector in self._sectors(victims, "sectors"):
-            self.batch.rel("TARGETED", incident, sector, **seen)
-        for code in victims.list("countries", sep=self.sep):
-            self.batch.rel("TARGETED", incident, self._country_node(victims, "countries", code), **seen)
+        for victim in (self._items(victims, "organizations", self._organization)
+                       + self._items(victims, "sectors", self._sector)
+                       + self._items(victims, "countries", self._country_node)):
+            self.batch.rel("TARGETED", incident, victim, **seen)
 
     def _claims(self, f: Fields) -> None:
         incident, actor, source = (f.str(k, required=True) for k in ("incident", "actor", "source"))
@@ -236,81 +278,82 @@ class _Builder:
                           hint="use a two-letter code such as GB, KP or US")
         return code
 
+    def _items(self, f: Fields, field: str, one) -> list[tuple[str, str]]:
+        """Apply `one(f, field, item)` to each item of a list field. The same plain item (a
+        technique ID, a tool or sector name) recurs across thousands of records: its rows are
+        made once per batch and reused."""
+        refs = []
+        for item in f.list(field, sep=self.sep):
+            if isinstance(item, (dict, list)):
+                refs.append(one(f, field, item))
+                continue
+            memo_key = (one.__name__, item)
+            ref = self._memo.get(memo_key)
+            if ref is None:
+                ref = self._memo[memo_key] = one(f, field, item)
+            refs.append(ref)
+        return refs
+
     def _country_node(self, f: Fields, field: str, text: Any) -> tuple[str, str]:
         code = self._country(f, field, str(text))
         self.batch.node("Country", code, name=country_name(code))
         return ("Country", code)
 
-    def _sectors(self, f: Fields, field: str) -> list[tuple[str, str]]:
-        refs = []
-        for name in f.list(field, sep=self.sep):
-            if not isinstance(name, str) or not slug(name):
-                raise f.error(field, f"expected a sector name, got {name!r}")
-            self.batch.node("Sector", f"sector:{slug(name)}", name=name.strip())
-            refs.append(("Sector", f"sector:{slug(name)}"))
-        return refs
+    def _sector(self, f: Fields, field: str, name: Any) -> tuple[str, str]:
+        if not isinstance(name, str) or not slug(name):
+            raise f.error(field, f"expected a sector name, got {name!r}")
+        key = f"sector:{slug(name)}"
+        self.batch.node("Sector", key, name=name.strip())
+        return ("Sector", key)
 
-    def _organizations(self, f: Fields, field: str) -> list[tuple[str, str]]:
-        refs = []
-        for item in f.list(field, sep=self.sep):
-            org = Fields(self.path, f.record, item if isinstance(item, dict) else {"name": item},
-                         ("name", "country", "sector"))
-            name = org.str("name", required=True)
-            key = f"org:{slug(name)}"
-            self.batch.node("Organization", key, name=name)
-            if org.data.get("country"):
-                self.batch.rel("LOCATED_IN", ("Organization", key),
-                               self._country_node(org, "country", org.str("country")))
-            for sector in self._sectors(org, "sector"):
-                self.batch.rel("IN_SECTOR", ("Organization", key), sector)
-            refs.append(("Organization", key))
-        return refs
+    def _organization(self, f: Fields, field: str, item: Any) -> tuple[str, str]:
+        org = Fields(self.path, f.record, item if isinstance(item, dict) else {"name": item},
+                     ("name", "country", "sector"))
+        name = org.str("name", required=True)
+        key = f"org:{slug(name)}"
+        self.batch.node("Organization", key, name=name)
+        if org.data.get("country"):
+            self.batch.rel("LOCATED_IN", ("Organization", key), self._country_node(org, "country", org.str("country")))
+        for sector in self._items(org, "sector", self._sector):
+            self.batch.rel("IN_SECTOR", ("Organization", key), sector)
+        return ("Organization", key)
 
-    def _tools(self, f: Fields, field: str) -> list[tuple[str, str]]:
-        refs = []
-        for item in f.list(field, sep=self.sep):
-            if isinstance(item, str) and SOFTWARE_ID.match(item.strip()):
-                item = {"attack_id": item.strip()}
-            elif not isinstance(item, dict):
-                item = {"name": item}
-            tool = Fields(self.path, f.record, item, ("name", "attack_id", "availability"))
-            attack_id = tool.str("attack_id")
-            if attack_id and not SOFTWARE_ID.match(attack_id):
-                raise tool.error(field, f"'{attack_id}' is not an ATT&CK software ID like S0366")
-            name = tool.str("name", required=not attack_id)
-            key = f"attack:{attack_id}" if attack_id else f"tool:{slug(name)}"
-            self.batch.node("Tool", key, name=name, availability=tool.choice("availability", AVAILABILITY),
-                            external_ids=[attack_id] if attack_id else None)
-            refs.append(("Tool", key))
-        return refs
+    def _tool(self, f: Fields, field: str, item: Any) -> tuple[str, str]:
+        if isinstance(item, str) and SOFTWARE_ID.match(item.strip()):
+            item = {"attack_id": item.strip()}
+        elif not isinstance(item, dict):
+            item = {"name": item}
+        tool = Fields(self.path, f.record, item, ("name", "attack_id", "availability"))
+        attack_id = tool.str("attack_id")
+        if attack_id and not SOFTWARE_ID.match(attack_id):
+            raise tool.error(field, f"'{attack_id}' is not an ATT&CK software ID like S0366")
+        name = tool.str("name", required=not attack_id)
+        key = f"attack:{attack_id}" if attack_id else f"tool:{slug(name)}"
+        self.batch.node("Tool", key, name=name, availability=tool.choice("availability", AVAILABILITY),
+                        external_ids=[attack_id] if attack_id else None)
+        return ("Tool", key)
 
-    def _techniques(self, f: Fields, field: str) -> list[tuple[str, str]]:
-        refs = []
-        for item in f.list(field, sep=self.sep):
-            tech = Fields(self.path, f.record, item if isinstance(item, dict) else {"id": item}, ("id", "name"))
-            tid = tech.str("id", required=True).upper()
-            if not TECHNIQUE_ID.match(tid):
-                raise tech.error(field, f"'{tid}' is not an ATT&CK technique ID like T1566 or T1566.003")
-            self.batch.node("Technique", tid, name=tech.str("name"), external_ids=[tid])
-            if "." in tid:
-                parent = tid.split(".")[0]
-                self.batch.node("Technique", parent, external_ids=[parent])
-                self.batch.rel("SUBTECHNIQUE_OF", ("Technique", tid), ("Technique", parent))
-            refs.append(("Technique", tid))
-        return refs
+    def _technique(self, f: Fields, field: str, item: Any) -> tuple[str, str]:
+        tech = Fields(self.path, f.record, item if isinstance(item, dict) else {"id": item}, ("id", "name"))
+        tid = tech.str("id", required=True).upper()
+        if not TECHNIQUE_ID.match(tid):
+            raise tech.error(field, f"'{tid}' is not an ATT&CK technique ID like T1566 or T1566.003")
+        self.batch.node("Technique", tid, name=tech.str("name"), external_ids=[tid])
+        if "." in tid:
+            parent = tid.split(".")[0]
+            self.batch.node("Technique", parent, external_ids=[parent])
+            self.batch.rel("SUBTECHNIQUE_OF", ("Technique", tid), ("Technique", parent))
+        return ("Technique", tid)
 
-    def _infrastructure(self, f: Fields, field: str) -> list[tuple[str, str]]:
-        refs = []
-        for item in f.list(field, sep=self.sep):
-            if not isinstance(item, dict):
-                kind, _, value = str(item).partition(":")
-                item = {"kind": kind, "value": value}
-            infra = Fields(self.path, f.record, item, ("kind", "value"))
-            kind = infra.choice("kind", INFRA_KINDS, required=True)
-            value = infra.str("value", required=True)
-            if kind in LOWERCASE_INFRA:
-                value = value.lower()
-            key = f"{kind}:{value}"
-            self.batch.node("Infrastructure", key, kind=kind, value=value, name=value)
-            refs.append(("Infrastructure", key))
-        return refs
+    def _infrastructure(self, f: Fields, field: str, item: Any) -> tuple[str, str]:
+        if not isinstance(item, dict):
+            kind, _, value = str(item).partition(":")
+            item = {"kind": kind, "value": value}
+        infra = Fields(self.path, f.record, item, ("kind", "value"))
+        kind = infra.choice("kind", INFRA_KINDS, required=True)
+        value = infra.str("value", required=True)
+        if kind in LOWERCASE_INFRA:
+            value = value.lower()
+        key = f"{kind}:{value}"
+        self.batch.node("Infrastructure", key, kind=kind, value=value, name=value)
+        return ("Infrastructure", key)

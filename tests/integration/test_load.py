@@ -106,8 +106,24 @@ def test_reset_refuses_without_yes(db, cli_env, capsys):
 
 
 def test_demo_tells_the_seed_story(db, cli_env, capsys):
-    assert main(["demo"]) == 0
+    assert main(["demo", "--no-app"]) == 0
     out = capsys.readouterr().out
     assert "AstraZeneca fake-recruiter approach" in out
     astra = out.split("AstraZeneca fake-recruiter approach")[1].split("\n20")[0]
     assert "Reuters attributes North Korea" in astra and "denies North Korea" in astra
+
+
+def test_directory_order_does_not_matter(db, tmp_path):
+    (tmp_path / "a-claims.yaml").write_text(
+        "claims: [{incident: i:1, actor: actor:x, source: src:s, stance: attributes, "
+        "confidence: 50, date: 2020-01-02}]\n")
+    (tmp_path / "b-incidents.yaml").write_text(
+        "incidents: [{key: i:1, name: One, first_seen: 2020, sources: [src:s]}]\n")
+    (tmp_path / "c-sources.yaml").write_text(
+        "sources: [{key: src:s, name: S, kind: news}]\n"
+        "actors: [{key: actor:x, name: X, kind: group}]\n")
+    report = load_paths(db, [tmp_path])
+    assert report.ok, report.refused
+    assert [Path(w.file).name for w in report.written] == ["c-sources.yaml", "b-incidents.yaml",
+                                                           "a-claims.yaml"]
+    assert db.read("MATCH (:Claim)-[:ABOUT]->(i:Incident) RETURN i.key AS k") == [{"k": "i:1"}]

@@ -1,0 +1,166 @@
+"""`attrib query` (the read-only console on the command line) and `attrib export`."""
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+from graph import saved_queries
+from graph.console import ConsoleResult, display_text, run_query
+from graph.errors import ValidationError
+from graph.settings import Settings
+from graph.subgraph import incident_subgraph
+
+
+def register(sub) -> None:
+    q = sub.add_parser("query", help="run a saved query, a .cypher file or stdin, read-only",
+                       description="Run Cypher read-only (READ transaction, EXPLAIN check, allowlisted "
+                                   "procedures, timeout ATTRIB_QUERY_TIMEOUT, row cap ATTRIB_ROW_CAP).")
+    q.add_argument("query", nargs="?", metavar="NAME|FILE|-",
+                   help="a saved query name (see --list), a .cypher file, or - for stdin")
+    q.add_argument("--param", "-p", action="append", default=[], metavar="K=V",
+                   help="a parameter (typed by the saved query's header); repeatable")
+    fmt = q.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print the result as JSON")
+    fmt.add_argument("--csv", action="store_true", help="print the result as CSV")
+    q.add_argument("--list", action="store_true", help="list the saved queries and their parameters")
+    q.set_defaults(func=cmd_query)
+
+    e = sub.add_parser("export", help="export an incident's graph or a query's graph for briefings",
+                       description="PNG (2x), SVG, PDF: a briefing figure with title, legend, date, TLP "
+                                   "banner and source footnote; HTML: interactive, offline; GraphML; CSV "
+                                   "(-o X.zip: one zip with nodes.csv and edges.csv; else X.nodes.csv and "
+                                   "X.edges.csv).")
+    what = e.add_mutually_exclusive_group(required=True)
+    what.add_argument("--incident", metavar="NAME|KEY", help="an incident key, external id or part of its name")
+    what.add_argument("--query", metavar="NAME|FILE", help="a saved query (or .cypher file) whose result to draw")
+    e.add_argument("--param", "-p", action="append", default=[], metavar="K=V", help="query parameter; repeatable")
+    e.add_argument("--format", "-f", choices=["png", "svg", "pdf", "html", "graphml", "csv"],
+                   help="output format (default: from the -o suffix)")
+    e.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write")
+    e.add_argument("--title", help="figure title (default: the incident's or query's title)")
+    e.add_argument("--tlp", choices=["clear", "green", "amber", "amber+strict", "red"], default="clear",
+                   help="Traffic Light Protocol marking for the banner (default clear)")
+    e.set_defaults(func=cmd_export)
+
+
+def _err(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _pairs(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValidationError("--param", f"{item!r} is not K=V", hint="e.g. --param incident=AstraZeneca")
+        out[key.strip()] = value
+    return out
+
+
+def resolve(spec: str, raw_params: list[str]) -> tuple[str, dict, str]:
+    """(cypher, typed params, title) for a saved query name, a file or '-' (stdin)."""
+    given = _pairs(raw_params)
+    if spec == "-":
+        text = sys.stdin.read()
+        parsed = saved_queries.parse(text, "stdin", require_header=False)
+    elif spec.endswith(".cypher") or "/" in spec or Path(spec).is_file():
+        path = Path(spec)
+        if not path.is_file():
+            raise ValidationError(spec, "no such file")
+        text = path.read_text(encoding="utf-8")
+        parsed = saved_queries.parse(text, path.stem, path, require_header=False)
+    else:
+        parsed = saved_queries.get(spec)
+    if parsed.params:
+        params = parsed.bind(given)
+    else:
+        params = {k: saved_queries.infer(v) for k, v in given.items()}
+    return parsed.cypher, params, parsed.title
+
+
+# -- query ----------------------------------------------------------------------------------------
+def cmd_query(args, settings: Settings) -> int:
+    from app.cli import open_db
+
+    if args.list:
+        for q in saved_queries.list_queries():
+            print(f"{q.name}: {q.title}")
+            for p in q.params:
+                print(f"    --param {p.describe()}")
+        return 0
+    if not args.query:
+        _err("error: give a saved query name, a .cypher file or - (attrib query --list shows the saved queries)")
+        return 1
+    cypher, params, _ = resolve(args.query, args.param)
+    with open_db(settings) as db:
+        result = run_query(db, cypher, params, settings=settings)
+    for notice in result.notices:
+        _err(f"notice: {notice}")
+    if args.json:
+        print(json.dumps({"columns": result.columns, "rows": result.records(), "truncated": result.truncated,
+                          "notices": result.notices}, ensure_ascii=False, default=str))
+    elif args.csv:
+        w = csv.writer(sys.stdout)
+        w.writerow(result.columns)
+        for row in result.rows:
+            w.writerow([_csv_cell(v) for v in row])
+    else:
+        print_table(result)
+    return 0
+
+
+def _csv_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def cell(value, width: int = 60) -> str:
+    """A compact one-line rendering for the terminal."""
+    text = display_text(value)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "\u2026"
+
+
+def print_table(result: ConsoleResult) -> None:
+    cols = result.columns
+    rows = [[cell(v) for v in r] for r in result.rows]
+    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(cols)]
+    print("  ".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip())
+    print("  ".join("-" * w for w in widths))
+    for r in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
+    more = " (cut at the row cap)" if result.truncated else ""
+    _err(f"{len(rows)} row(s){more}, {result.elapsed_ms} ms")
+
+
+# -- export ---------------------------------------------------------------------------------------
+def cmd_export(args, settings: Settings) -> int:
+    from app.cli import open_db
+    from app.export import FORMATS, ExportError, export
+
+    fmt = args.format or Path(args.output).suffix.lower().lstrip(".")
+    if fmt == "zip":
+        fmt = "csv"
+    if fmt not in FORMATS:
+        raise ExportError(f"cannot tell the format from {args.output!r}", hint=f"pass --format ({', '.join(FORMATS)})")
+    with open_db(settings) as db:
+        if args.incident:
+            if args.param:
+                raise ValidationError("--param", "--param goes with --query, not --incident")
+            sub = incident_subgraph(db, args.incident)
+        else:
+            cypher, params, title = resolve(args.query, args.param)
+            result = run_query(db, cypher, params, settings=settings, connect=True)
+            for notice in result.notices:
+                _err(f"notice: {notice}")
+            sub = result.graph
+            sub.title = title
+    written = export(sub, fmt, args.output, title=args.title, tlp=args.tlp)
+    for path in written:
+        _err(f"wrote {path} ({fmt}, {len(sub.nodes)} nodes, {len(sub.edges)} relationships)")
+    return 0

@@ -1,0 +1,25 @@
+"""The attrib Streamlit app (run it with `attrib app`): one entry script, pages in app/pages/.
+
+Pages are thin: they call graph/ functions (graph.explore, graph.subgraph, the engine) and
+app.render; the Neo4j driver is created once per process in app.state.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+PAGES = Path(__file__).resolve().parent / "pages"
+
+st.set_page_config(page_title="attrib: attribution explorer", layout="wide",
+                   initial_sidebar_state="expanded")
+
+pages = [
+    st.Page(str(PAGES / "workbench.py"), title="Workbench", url_path="workbench", default=True),
+    st.Page(str(PAGES / "explore.py"), title="Explore", url_path="explore"),
+    st.Page(str(PAGES / "compare.py"), title="Compare actors", url_path="compare"),
+    st.Page(str(PAGES / "timeline.py"), title="Timeline", url_path="timeline"),
+    st.Page(str(PAGES / "load.py"), title="Load", url_path="load"),
+    st.Page(str(PAGES / "console.py"), title="Cypher console", url_path="console"),
+]
+st.navigation(pages).run()

@@ -1,0 +1,103 @@
+"""Engine results (graph.engine) as the Workbench's tables: plain functions, no Streamlit calls,
+so they are tested without a browser. Every number shown is the engine's, unrounded in meaning."""
+from __future__ import annotations
+
+import pandas as pd
+
+from graph import scoring
+
+SCORE_HELP = (
+    "Score = the sum of the evidence contributions (log odds against an unknown actor; each item's "
+    "contribution is listed under Why this score). Verdicts: strong >= 3, moderate >= 1, weak >= -1 "
+    "(the evidence does not decide), inconsistent below -1 (an unknown actor explains it better). "
+    "A high rank is not proof: it says who fits the recorded evidence best among the actors the "
+    "graph knows.")
+
+COLORS = {"consistent": "#D5F0DD", "inconsistent": "#F8D7D3", "neutral": "#F2F3F4"}
+UNKNOWN_COLUMN = "an unknown actor"
+
+
+def claim_rows(claims: list[dict], explanation=None) -> list[dict]:
+    """Claims (graph.explore.incident_claims) with the engine's blind assessment of each."""
+    by_claim = {a.claim.key: a for a in (explanation.assessments if explanation else [])}
+    rows = []
+    for c in claims:
+        a = by_claim.get(c["claim"])
+        best = a.represented_by[0] if a and a.represented_by else None
+        if a is None:
+            rank, verdict, balance = "", "not scored" if explanation else "", ""
+        elif best is None:
+            rank, verdict, balance = "no profile", "cannot be weighed", f"{len(a.supports)} / {len(a.weakens)}"
+        else:
+            via = "" if best.actor.key == c["actor_key"] else f" (as {best.actor.name})"
+            rank = f"{best.rank} of {a.candidates}{via}"
+            verdict, balance = best.verdict, f"{len(a.supports)} / {len(a.weakens)}"
+        rows.append({"date": c["date"], "source": c["source"], "reliability": c["reliability"] or "",
+                     "stance": c["stance"], "actor": c["actor"], "confidence": c["confidence"],
+                     "blind rank": rank, "blind verdict": verdict, "supports / weakens": balance})
+    return rows
+
+
+def hypothesis_rows(result) -> list[dict]:
+    """Ranked hypotheses, then the unknown actor (score 0 by definition)."""
+    rows = [{"rank": str(h.rank), "actor": scoring.display(h.actor), "key": h.actor.key,
+             "score": round(h.score, 3), "verdict": h.verdict,
+             "evidence items": sum(1 for c in h.items if c.kind not in ("prior", "claim")),
+             "claims counted": sum(1 for c in h.items if c.kind == "claim")}
+            for h in result.hypotheses]
+    u = result.unknown
+    margin = "" if u.best_named is None else f" (the best named actor is {u.best_named:+.2f})"
+    rows.append({"rank": "-", "actor": UNKNOWN_COLUMN + margin, "key": "", "score": 0.0,
+                 "verdict": u.verdict, "evidence items": None, "claims counted": None})
+    return rows
+
+
+def _columns(ach) -> list[str]:
+    names, seen = [], set()
+    for h in ach.hypotheses:
+        name = h.actor.name if h.actor.name not in seen else f"{h.actor.name} ({h.actor.key})"
+        seen.add(name)
+        names.append(name)
+    return names + [UNKNOWN_COLUMN]
+
+
+def ach_frame(ach) -> pd.DataFrame:
+    """Rows: evidence items (most diagnostic first); columns: kind, weight, diagnosticity and one
+    column per hypothesis holding that item's contribution."""
+    cols = _columns(ach)
+    rows = []
+    for r in ach.rows:
+        row = {"evidence": r["name"], "kind": r["kind"], "weight": r["weight"], "diagnosticity": r["diagnosticity"]}
+        for col, cell in zip(cols, r["cells"]):
+            row[col] = cell["value"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def ach_assessments(ach) -> list[list[str]]:
+    return [[cell["assessment"] for cell in r["cells"]] for r in ach.rows]
+
+
+def ach_styler(frame: pd.DataFrame, ach):
+    """The frame coloured cell by cell with the engine's own assessment."""
+    cols = _columns(ach)
+    marks = ach_assessments(ach)
+
+    def colour(df: pd.DataFrame) -> pd.DataFrame:
+        out = pd.DataFrame("", index=df.index, columns=df.columns)
+        for i, row in enumerate(marks):
+            for col, mark in zip(cols, row):
+                out.iloc[i, df.columns.get_loc(col)] = f"background-color: {COLORS.get(mark, '')}"
+        return out
+
+    fmt = {c: "{:+.2f}" for c in cols}
+    fmt.update({"weight": "{:.2f}", "diagnosticity": "{:.2f}"})
+    return frame.style.apply(colour, axis=None).format(fmt)
+
+
+def contribution_rows(hypothesis) -> list[dict]:
+    """One hypothesis's score, item by item (largest effect first)."""
+    items = sorted(hypothesis.items, key=lambda c: -abs(c.contribution))
+    return [{"kind": c.kind, "item": c.name, "key": c.key, "weight": round(c.weight, 3),
+             "contribution": round(c.contribution, 4), "matched": c.matched, "why": c.detail}
+            for c in items]

@@ -1,0 +1,336 @@
+"""The attribution engine's API (the CLI and the Streamlit app call these):
+
+    find_incident(db, text)                          -> IncidentRef      key, external ID or unambiguous name
+    hypotheses(db, incident, blind, as_of, top)      -> HypothesesResult ranked actors + the unknown actor
+    explain(db, incident, actor=None, as_of=None)    -> Explanation      each claim: supports / weakens
+    ach_matrix(db, incident, actors, blind, top)     -> AchMatrix        evidence rows x hypothesis columns
+    clear_cache()                                    after changing properties without adding/removing anything
+
+All results are dataclasses with `to_dict()`. The actors' side of the graph is read once per
+graph state (node and relationship counts are the change signal) and cached per database;
+each call then reads only the incident and scores in Python.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+
+from graph import scoring
+from graph.db import GraphDB
+from graph.errors import AttribError, NotFound
+from graph.evidence import (CANDIDATE_KINDS, ClaimInfo, IncidentEvidence, Snapshot, incident_claims,
+                            incident_evidence, read_version)
+from graph.scoring import (Actor, ClaimAssessment, Contribution, Hypothesis, Point, Profile, Unknown, ach_rows,
+                           assess_claim, claim_contribution, rank_hypotheses)
+
+_CACHE: dict[tuple, tuple[tuple, float, Snapshot]] = {}
+_LOCK = threading.Lock()
+# Node and relationship counts catch every load that adds something; a change that keeps both
+# counts (a property edited in place, a reset and a load of exactly as many rows) is caught
+# by clear_cache() or, at the latest, after this many seconds.
+CACHE_SECONDS = 300.0
+DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+
+def clear_cache() -> None:
+    with _LOCK:
+        _CACHE.clear()
+
+
+def snapshot(db: GraphDB, as_of: str | None = None) -> Snapshot:
+    """The actors' side of the graph (cached while the graph's node and relationship counts
+    stay the same), as known on `as_of`."""
+    version = read_version(db)
+    where = (db.uri, db.database)
+    now = time.monotonic()
+    with _LOCK:
+        cached = _CACHE.get(where)
+    if cached is None or cached[0] != version or now - cached[1] > CACHE_SECONDS:
+        snap = Snapshot.read(db, version)
+        with _LOCK:
+            _CACHE[where] = (version, now, snap)
+    else:
+        snap = cached[2]
+    return snap.as_of(as_of)
+
+
+def normalise_as_of(as_of: str | None) -> str | None:
+    """'2020' -> '2020-12-31', '2020-02' -> '2020-02-29': a partial date means its end, so
+    "as of 2020" includes everything dated in 2020."""
+    from loaders.common import normalise_date
+
+    if as_of is None or as_of == "":
+        return None
+    text = str(as_of).strip()
+    date = normalise_date(text, end=True) if DATE.match(text) else None
+    if date is None:
+        raise AttribError(f"--as-of '{as_of}' is not a date", hint="use YYYY, YYYY-MM or YYYY-MM-DD")
+    return date
+
+
+# -- incidents ---------------------------------------------------------------------------------------
+@dataclass
+class IncidentRef:
+    key: str
+    name: str
+
+    def to_dict(self) -> dict:
+        return {"key": self.key, "name": self.name}
+
+
+def find_incident(db: GraphDB, text: str) -> IncidentRef:
+    """An incident by key, external ID (C0022) or an unambiguous piece of its name; NotFound
+    (listing the candidates) if nothing or several match."""
+    from graph.subgraph import resolve_incident
+
+    text = (text or "").strip()
+    try:
+        row = resolve_incident(db, text)
+    except NotFound:
+        if text.upper() == text:
+            raise
+        row = resolve_incident(db, text.upper())  # "c0022"
+    return IncidentRef(row["key"], row["name"] or row["key"])
+
+
+def _evidence(db: GraphDB, snap: Snapshot, incident: str) -> IncidentEvidence:
+    ref = find_incident(db, incident)
+    ev = incident_evidence(db, ref.key, snap, snap.as_of_date)
+    if ev is None:
+        raise NotFound(f"incident '{ref.key}' disappeared while reading it")
+    if snap.as_of_date and ev.first_seen and ev.first_seen > snap.as_of_date:
+        raise NotFound(f"'{ev.name}' was first seen {ev.first_seen}, after {snap.as_of_date}",
+                       hint="choose a later --as-of date")
+    return ev
+
+
+# -- hypotheses --------------------------------------------------------------------------------------
+@dataclass
+class HypothesesResult:
+    incident: IncidentEvidence
+    ranking: list[Hypothesis]          # every candidate, best first
+    unknown: Unknown
+    blind: bool
+    as_of: str | None
+    top: int = 10
+    claims: list[ClaimInfo] = field(default_factory=list)   # the claims about the incident that were used
+
+    @property
+    def hypotheses(self) -> list[Hypothesis]:
+        return self.ranking[:self.top]
+
+    def rank(self, actor_key: str) -> int | None:
+        for h in self.ranking:
+            if h.actor.key == actor_key:
+                return h.rank
+        return None
+
+    def get(self, actor_key: str) -> Hypothesis | None:
+        for h in self.ranking:
+            if h.actor.key == actor_key:
+                return h
+        return None
+
+    def to_dict(self) -> dict:
+        return {"incident": {"key": self.incident.key, "name": self.incident.name},
+                "blind": self.blind, "as_of": self.as_of, "candidates": len(self.ranking),
+                "hypotheses": [h.to_dict() for h in self.hypotheses],
+                "unknown": self.unknown.to_dict()}
+
+
+def _claim_targets(snap: Snapshot, actor_key: str, candidates: set[str], fallback: bool = False) -> list[str]:
+    """The candidates a claim naming this actor is weighed through: a state through the groups
+    it sponsors; a group or person through itself; a person the graph knows nothing about
+    through the candidates its sponsor sponsors. With `fallback`, a group or person without a
+    profile still stands for itself (it is then scored on the claims alone)."""
+    actor = snap.actors.get(actor_key)
+    if actor is None:
+        return []
+    if actor.kind == "state":
+        return [k for k in snap.sponsored(actor_key) if k in candidates]
+    if actor_key in candidates:
+        return [actor_key]
+    if actor.kind == "person":
+        sponsored = sorted({k for s in snap.states_of(actor_key) for k in snap.sponsored(s)
+                            if k in candidates and k != actor_key})
+        if sponsored:
+            return sponsored
+    return [actor_key] if fallback and (actor.kind or "group") in CANDIDATE_KINDS else []
+
+
+def _claim_items(snap: Snapshot, claims: list[ClaimInfo], candidates: set[str]) -> dict[str, list[Contribution]]:
+    out: dict[str, list[Contribution]] = {}
+    for c in claims:
+        weight, value = claim_contribution(c.stance, c.reliability, c.confidence)
+        named = snap.actors[c.actor].name if c.actor in snap.actors else c.actor
+        text = f"{c.source_name or c.source} {scoring.STANCE_VERBS.get(c.stance, c.stance)} {named} ({c.date})"
+        for target in _claim_targets(snap, c.actor, candidates, fallback=True):
+            out.setdefault(target, []).append(Contribution("claim", c.key, text, weight, value, True))
+    return out
+
+
+def rank(snap: Snapshot, evidence: IncidentEvidence, claims: list[ClaimInfo] | None = None) -> tuple[list[Hypothesis], Unknown]:
+    """Score every candidate for this evidence (profiles never count the incident itself).
+    Outside blind mode an actor a claim names is a hypothesis even without a profile."""
+    profiles = snap.profiles(exclude_incident=evidence.key)
+    extra = _claim_items(snap, claims, set(profiles)) if claims else None
+    for key in extra or {}:
+        profiles.setdefault(key, Profile())
+    actors = {k: snap.actors[k].actor() for k in profiles}
+    return rank_hypotheses(evidence.items, profiles, actors, extra)
+
+
+def hypotheses(db: GraphDB, incident: str, blind: bool = False, as_of: str | None = None,
+               top: int = 10) -> HypothesesResult:
+    """Ranked hypotheses for an incident. Blind: structured evidence only, no claim about the
+    incident. Otherwise the claims about it are items too (weighted by source reliability and
+    stated confidence; a claim naming a state counts for the groups it sponsors)."""
+    as_of = normalise_as_of(as_of)
+    snap = snapshot(db, as_of)
+    ev = _evidence(db, snap, incident)
+    claims = [] if blind else snap.claims_about(ev.key)
+    ranking, unknown = rank(snap, ev, claims)
+    return HypothesesResult(ev, ranking, unknown, blind, as_of, max(0, top), claims)
+
+
+# -- explain -----------------------------------------------------------------------------------------
+@dataclass
+class Explanation:
+    incident: IncidentEvidence
+    blind: HypothesesResult
+    assessments: list[ClaimAssessment]
+    hypothetical: ClaimAssessment | None = None     # --actor that no claim names
+    alternatives: int = 5
+
+    def to_dict(self) -> dict:
+        return {"incident": self.incident.to_dict(),
+                "claims": [a.to_dict() for a in self.assessments],
+                "hypothetical": self.hypothetical.to_dict() if self.hypothetical else None,
+                "alternatives": [{"rank": h.rank, "actor": h.actor.to_dict(), "aliases": h.actor.aliases[:5],
+                                  "score": round(h.score, 4), "verdict": h.verdict}
+                                 for h in self.blind.ranking[:self.alternatives]],
+                "unknown": self.blind.unknown.to_dict(),
+                "candidates": len(self.blind.ranking)}
+
+
+def family(snap: Snapshot, actor_key: str) -> set[str]:
+    """The actor, the states that sponsor it (or, for a state, itself), the groups those states
+    sponsor, and the actors a source says it is the same as."""
+    out = {actor_key}
+    states = set(snap.states_of(actor_key))
+    actor = snap.actors.get(actor_key)
+    if actor and actor.kind == "state":
+        states.add(actor_key)
+    for s in states:
+        out.add(s)
+        out.update(snap.sponsored(s))
+    if actor:
+        out.update(k for k, _ in actor.same_as)
+    return out
+
+
+def _origin_names(snap: Snapshot, hyp: Hypothesis | None, exclude: str) -> dict[str, list[str]]:
+    if hyp is None:
+        return {}
+    profile = snap.profiles(exclude_incident=exclude).get(hyp.actor.key)
+    if profile is None:
+        return {}
+    names = {c.incident: c.incident_name or c.incident for c in snap.claims}
+    out = {}
+    for key, origins in profile.origins.items():
+        shown = sorted(f"seen in {names.get(o, o)}" for o in origins if o != "USES")
+        if "USES" in origins:
+            shown.insert(0, "known to use or target it")
+        out[key] = shown
+    return out
+
+
+def _assess(snap: Snapshot, result: HypothesesResult, claim: ClaimInfo, others: list[ClaimInfo],
+            hypothetical: bool = False) -> ClaimAssessment:
+    candidates = {h.actor.key for h in result.ranking}
+    targets = [result.get(k) for k in _claim_targets(snap, claim.actor, candidates)]
+    targets = sorted((t for t in targets if t is not None), key=lambda h: h.rank)
+    info = snap.actors.get(claim.actor)
+    actor = info.actor() if info else Actor(claim.actor, claim.actor)
+    names = {k: a.name for k, a in snap.actors.items()}
+    ambiguous = snap.ambiguous_aliases(claim.actor)
+    origins = _origin_names(snap, targets[0] if targets else None, result.incident.key)
+    assessment = assess_claim(claim, actor, targets, result.ranking, others, family(snap, claim.actor), names,
+                              ambiguous, origins)
+    if hypothetical:
+        assessment.supports = [p for p in assessment.supports if p.kind not in ("source", "confidence")]
+        assessment.weakens = [p for p in assessment.weakens if p.kind not in ("source", "confidence")]
+    return assessment
+
+
+def resolve_actor(db: GraphDB, name: str) -> str:
+    from graph.resolve import resolve
+
+    found = resolve(db, name)["actors"]
+    if not found:
+        raise NotFound(f"no actor is called '{name}'", hint="try attrib resolve NAME, a key or an ATT&CK ID")
+    return found[0]["key"]
+
+
+def explain(db: GraphDB, incident: str, actor: str | None = None, as_of: str | None = None) -> Explanation:
+    """Every claim about the incident (or those that concern `actor`): its source and stance,
+    the blind rank of the actor it names, and what supports and weakens it. With `actor` that
+    no claim names, the actor is assessed as a hypothesis."""
+    as_of = normalise_as_of(as_of)
+    snap = snapshot(db, as_of)
+    ev = _evidence(db, snap, incident)
+    ranking, unknown = rank(snap, ev)
+    result = HypothesesResult(ev, ranking, unknown, True, as_of)
+    known = {c.key for c in snap.claims_about(ev.key)}
+    order = {"attributes": 0, "disputes": 1, "denies": 2}
+    claims = sorted((c for c in incident_claims(db, ev.key) if c.key in known),
+                    key=lambda c: (c.date or "", order.get(c.stance, 3), c.source_name or "", c.actor))
+    selected = claims
+    hypothetical = None
+    if actor:
+        actor_key = resolve_actor(db, actor)
+        fam = family(snap, actor_key)
+        selected = [c for c in claims if c.actor in fam]
+        if not any(c.actor == actor_key for c in selected):
+            probe = ClaimInfo("hypothesis", ev.key, actor_key, "attributes", None, None, None, None, None, None)
+            hypothetical = _assess(snap, result, probe, claims, hypothetical=True)
+    return Explanation(ev, result, [_assess(snap, result, c, claims) for c in selected], hypothetical)
+
+
+# -- ACH ---------------------------------------------------------------------------------------------
+@dataclass
+class AchMatrix:
+    incident: IncidentRef
+    hypotheses: list[Hypothesis]
+    unknown: Unknown
+    rows: list[dict]
+    blind: bool
+
+    def to_dict(self) -> dict:
+        return {"incident": self.incident.to_dict(), "blind": self.blind,
+                "hypotheses": [{"actor": h.actor.to_dict(), "rank": h.rank, "score": round(h.score, 4),
+                                "verdict": h.verdict} for h in self.hypotheses]
+                + [{"actor": {"key": "unknown", "name": "an unknown actor", "external_ids": []},
+                    "rank": None, "score": 0.0, "verdict": self.unknown.verdict}],
+                "rows": self.rows}
+
+
+def ach_matrix(db: GraphDB, incident: str, actors: list[str] | None = None, blind: bool = True,
+               top: int = 5, as_of: str | None = None) -> AchMatrix:
+    """Evidence rows x hypothesis columns (the top `top` hypotheses, plus `actors` by key or
+    name, plus the unknown actor); each cell consistent / inconsistent / neutral with its value."""
+    result = hypotheses(db, incident, blind=blind, as_of=as_of, top=top)
+    chosen = list(result.hypotheses)
+    for name in actors or []:
+        key = name if result.get(name) else resolve_actor(db, name)
+        h = result.get(key)
+        if h is not None and h not in chosen:
+            chosen.append(h)
+    return AchMatrix(IncidentRef(result.incident.key, result.incident.name), chosen, result.unknown,
+                     ach_rows(chosen), blind)
+
+
+__all__ = ["find_incident", "hypotheses", "explain", "ach_matrix", "clear_cache", "snapshot", "IncidentRef",
+           "HypothesesResult", "Explanation", "AchMatrix", "ClaimAssessment", "Point", "CANDIDATE_KINDS"]

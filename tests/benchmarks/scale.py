@@ -1,0 +1,196 @@
+"""Loading and scoring at scale, against Neo4j's own importers, on the same generated data.
+
+For each size: generate N incidents (tests/benchmarks/synthetic.py, fixed seed), then into an
+empty database each time build the same graph three ways and time it:
+  1. the project's loader (`attrib load DIR`, a subprocess, its peak RSS measured);
+  2. Neo4j's LOAD CSV with CALL { ... } IN TRANSACTIONS, from the CSV files made for Neo4j's
+     tools (preparing those files is not timed: they are the generator's output for Neo4j);
+  3. `neo4j-admin database import full` (offline, fresh store; stop, import, start and
+     constraint creation included);
+then times `attrib hypotheses` (blind) on 100 random incidents. Rows = nodes + relationships
+of the resulting graph (identical for the three, checked). The final line is JSON.
+
+    python tests/benchmarks/scale.py --sizes 10000,100000 [--json]
+Runs against a local instance of its own (ATTRIB_INSTANCE=bench unless set).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from graph import cypher, schema  # noqa: E402
+from graph.bulk import ARRAY_DELIMITER, ImportWriter, admin_import  # noqa: E402
+from graph.db import connect  # noqa: E402
+from graph.server import LocalServer  # noqa: E402
+from graph.settings import load_settings  # noqa: E402
+from loaders import expand_paths, iter_batches  # noqa: E402
+from synthetic import Generator  # noqa: E402
+
+ROWS_PER_TX = 10000
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def rows_of(counts: dict) -> int:
+    return sum(counts["nodes"].values()) + sum(counts["relationships"].values())
+
+
+def heap_used_mb(db) -> float | None:
+    try:
+        return db.read(cypher.HEAP_USED)[0]["used"] / 2**20
+    except Exception as exc:  # noqa: BLE001 - an optional figure; say why it is missing
+        log(f"  (heap figure unavailable: {exc})")
+        return None
+
+
+def run_project_loader(records: Path, env: dict) -> tuple[float, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-m", "app.cli", "load", str(records)], env=env, check=True,
+                   cwd=Path(__file__).resolve().parents[2], stderr=subprocess.DEVNULL)
+    seconds = time.monotonic() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, max(peak_kb, before) / 1024
+
+
+def run_load_csv(db, server: LocalServer, files) -> float:
+    import_dir = server.inst / "import"
+    shutil.rmtree(import_dir, ignore_errors=True)
+    import_dir.mkdir()
+    started = time.monotonic()
+    schema.init_schema(db)
+    for label, (_hdr, data, columns) in files.nodes.items():
+        shutil.copy(data, import_dir / data.name)
+        db.run_autocommit(cypher.load_csv_nodes(label, columns[1:], ROWS_PER_TX),
+                          {"url": f"file:///{data.name}", "delimiter": ARRAY_DELIMITER})
+    for (rtype, sl, el), (_hdr, data, columns) in files.rels.items():
+        shutil.copy(data, import_dir / data.name)
+        db.run_autocommit(cypher.load_csv_rels(rtype, sl, el, columns[2:], ROWS_PER_TX),
+                          {"url": f"file:///{data.name}", "delimiter": ARRAY_DELIMITER})
+    seconds = time.monotonic() - started
+    shutil.rmtree(import_dir, ignore_errors=True)
+    return seconds
+
+
+def hypotheses_latency(db, n: int, seed: int) -> dict:
+    from graph import engine
+    keys = [r["key"] for r in db.read("MATCH (i:Incident) RETURN i.key AS key ORDER BY key")]
+    sample = random.Random(seed).sample(keys, min(n, len(keys)))
+    times = []
+    for key in sample:
+        t = time.perf_counter()
+        engine.hypotheses(db, key, blind=True, top=10)
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    return {"p50_ms": round(statistics.median(times), 1),
+            "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1), "n": len(times)}
+
+
+def bench_size(size: int, settings, server: LocalServer, work: Path, seed: int, scoring: bool) -> dict:
+    records = work / f"records-{size}"
+    log(f"== {size} incidents: generating")
+    Generator(seed).write(records, size)
+    env = dict(os.environ, ATTRIB_INSTANCE=settings.instance)
+    if settings.home:
+        env["ATTRIB_HOME"] = str(settings.home)
+    result = {"incidents": size}
+
+    log("  project loader (attrib load)")
+    server.recreate_database()
+    ours_s, rss_mb = run_project_loader(records, env)
+    db = connect(settings)
+    counts = schema.stats(db)
+    rows = rows_of(counts)
+    result.update(rows=rows, project_s=round(ours_s, 1), project_rows_per_s=round(rows / ours_s),
+                  python_peak_rss_mb=round(rss_mb), neo4j_heap_used_mb=heap_used_mb(db),
+                  store_mb=round(server.store_size_mb()))
+    if scoring and size <= 100000:
+        result["hypotheses"] = hypotheses_latency(db, 100, seed)
+    db.close()
+
+    log("  preparing CSV files for Neo4j's tools (not timed)")
+    writer = ImportWriter(work / f"import-{size}")
+    for path in expand_paths([records]):
+        for batch in iter_batches(path):
+            writer.add(batch)
+    files = writer.finish()
+
+    log("  LOAD CSV with CALL { } IN TRANSACTIONS")
+    server.recreate_database()
+    db = connect(settings)
+    load_csv_s = run_load_csv(db, server, files)
+    same_csv = schema.stats(db) == counts
+    db.close()
+    result.update(load_csv_s=round(load_csv_s, 1), load_csv_rows_per_s=round(rows / load_csv_s),
+                  load_csv_same_graph=same_csv)
+
+    log("  neo4j-admin database import full")
+    server.stop()
+    started = time.monotonic()
+    timings = admin_import(server, files, log)
+    admin_s = time.monotonic() - started
+    db = connect(settings)
+    same_admin = schema.stats(db) == counts
+    db.close()
+    result.update(admin_s=round(admin_s, 1), admin_rows_per_s=round(rows / admin_s),
+                  admin_same_graph=same_admin, admin_import_only_s=round(timings["import_s"], 1))
+    result["ratio_vs_load_csv"] = round(load_csv_s / ours_s, 2)
+    result["ratio_vs_admin_import"] = round(admin_s / ours_s, 2)
+    shutil.rmtree(records, ignore_errors=True)
+    shutil.rmtree(files.directory, ignore_errors=True)
+    log("  " + json.dumps(result))
+    return result
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", default="10000,100000")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--no-scoring", action="store_true", help="skip the hypotheses latency figure")
+    p.add_argument("--json", action="store_true", help="print only the final JSON line on stdout")
+    args = p.parse_args()
+    os.environ.setdefault("ATTRIB_INSTANCE", "bench")
+    settings = load_settings()
+    if settings.external:
+        sys.exit("scale.py recreates the database and runs neo4j-admin: unset NEO4J_URI")
+    server = LocalServer(settings, log=log)
+    server.start()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    work = Path(tempfile.mkdtemp(prefix="attrib-scale-"))
+    try:
+        results = [bench_size(n, settings, server, work, args.seed, not args.no_scoring) for n in sizes]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    largest = results[-1]
+    at_100k = next((r for r in results if r["incidents"] == 100000), None)
+    summary = {
+        "machine": f"{os.cpu_count()} cores",
+        "sizes": results,
+        "ratio_vs_load_csv": largest["ratio_vs_load_csv"],
+        "ratio_vs_admin_import": largest["ratio_vs_admin_import"],
+        "hypotheses_p50_ms": (at_100k or largest).get("hypotheses", {}).get("p50_ms"),
+    }
+    if not args.json:
+        for r in results:
+            log(f"{r['incidents']:>8} incidents {r['rows']:>9} rows | attrib load {r['project_s']:>7} s "
+                f"| LOAD CSV {r['load_csv_s']:>7} s | admin import {r['admin_s']:>7} s")
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

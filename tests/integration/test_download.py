@@ -1,0 +1,135 @@
+"""`attrib load attack`: the real download code path against a local HTTP server on 127.0.0.1."""
+from __future__ import annotations
+
+import functools
+import gzip
+import http.server
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from graph import schema
+from graph.settings import load_settings
+from loaders.download import DownloadError, attack_url, cache_name, fetch, fetch_attack
+from tests.conftest import shared_file
+
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    served: list[tuple[str, int]] = []  # (path, status) of every request
+
+    def log_request(self, code="-", size="-"):
+        Handler.served.append((self.path, int(code)))
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server(tmp_path):
+    """Serves tmp_path/www on 127.0.0.1 (a free port); yields (base URL, directory)."""
+    www = tmp_path / "www"
+    www.mkdir()
+    Handler.served = []
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(www)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", www, httpd
+    stop(httpd)
+
+
+def stop(httpd) -> None:
+    if not getattr(httpd, "stopped", False):
+        httpd.shutdown()
+        httpd.server_close()
+        httpd.stopped = True
+
+
+def drop_cached(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    path.with_name(path.name + ".meta.json").unlink(missing_ok=True)
+
+
+def test_cli_load_attack_url_downloads_caches_and_loads(db, cli_env, capsys, server):
+    base, www, _ = server
+    (www / "ics-attack.json").write_bytes(shared_file("attack", "ics-attack-15.1.json").read_bytes())
+    url = f"{base}/ics-attack.json"
+    cached = load_settings().cache_dir / "attack" / cache_name(url)
+    try:
+        assert main(["load", "attack", "--url", url]) == 0
+        err = capsys.readouterr().err
+        assert "downloaded" in err and str(cached) in err
+        assert Handler.served == [("/ics-attack.json", 200)]
+        assert cached.read_bytes() == (www / "ics-attack.json").read_bytes()
+        stats = schema.stats(db)
+        assert stats["nodes"]["Actor"] == 15 and stats["nodes"]["Technique"] == 83
+
+        # second call: the cache answers (the server only confirms it is unchanged), same graph
+        assert main(["load", "attack", "--url", url]) == 0
+        assert "unchanged since the cached copy" in capsys.readouterr().err
+        assert Handler.served[1] == ("/ics-attack.json", 304)
+        assert schema.stats(db) == stats
+
+        # the file is gone from the server: a refresh fails loudly and names the error
+        (www / "ics-attack.json").unlink()
+        assert main(["load", "attack", "--url", url, "--refresh"]) == 1
+        assert "HTTP 404" in capsys.readouterr().err
+    finally:
+        drop_cached(cached)
+
+
+def test_cli_load_attack_refuses_a_bad_download_and_forgets_it(db, cli_env, capsys, server):
+    base, www, _ = server
+    (www / "broken.json").write_text('{"type": "bundle", "objects": [')
+    url = f"{base}/broken.json"
+    cached = load_settings().cache_dir / "attack" / cache_name(url)
+    assert main(["load", "attack", "--url", url]) == 1
+    assert "invalid JSON" in capsys.readouterr().err
+    assert not cached.exists()  # a bad file does not stay in the cache
+    assert schema.stats(db) == {"nodes": {}, "relationships": {}}
+
+
+def test_fetch_pinned_release_is_served_from_the_cache(server, tmp_path):
+    base, www, _ = server
+    data = gzip.compress(json.dumps({"type": "bundle", "objects": []}).encode())
+    (www / "enterprise-attack.json.gz").write_bytes(data)
+    url = f"{base}/enterprise-attack.json.gz"
+    seen = []
+    first = fetch(url, tmp_path / "cache", name="enterprise-attack-15.1.json.gz", pinned=True,
+                  progress=lambda done, total: seen.append((done, total)))
+    assert first.status == "downloaded" and first.path.read_bytes() == data
+    assert seen[-1] == (len(data), len(data))
+    again = fetch(url, tmp_path / "cache", name="enterprise-attack-15.1.json.gz", pinned=True)
+    assert again.status == "cached" and again.path == first.path
+    assert len(Handler.served) == 1  # no second request at all
+    refreshed = fetch(url, tmp_path / "cache", name="enterprise-attack-15.1.json.gz", pinned=True, refresh=True)
+    assert refreshed.status == "downloaded" and len(Handler.served) == 2
+
+
+def test_attack_release_urls_and_errors(tmp_path):
+    assert attack_url("enterprise", "15.1") == \
+        "https://raw.githubusercontent.com/mitre/cti/ATT%26CK-v15.1/enterprise-attack/enterprise-attack.json"
+    assert attack_url("ics") == "https://raw.githubusercontent.com/mitre/cti/master/ics-attack/ics-attack.json"
+    with pytest.raises(DownloadError):
+        attack_url("enterprise", "latest; rm -rf /")
+    with pytest.raises(DownloadError, match="only http and https"):
+        fetch_attack(tmp_path, url="file:///etc/passwd")
+    with pytest.raises(DownloadError, match="failed"):
+        fetch("http://127.0.0.1:9/nothing.json", tmp_path, timeout=2)  # nothing listens on port 9
+    assert cache_name("http://x/a/enterprise-attack.json").endswith("-enterprise-attack.json")
+    assert cache_name("http://x/download?id=3").endswith(".json")
+    assert Path(cache_name("http://x/y.json.gz")).suffixes[-2:] == [".json", ".gz"]
+
+
+def test_offline_falls_back_to_the_cached_copy(server, tmp_path):
+    base, www, httpd = server
+    (www / "ics.json").write_text('{"type": "bundle", "objects": []}')
+    first = fetch(f"{base}/ics.json", tmp_path)
+    assert first.status == "downloaded"
+    stop(httpd)  # the network is gone
+    again = fetch(f"{base}/ics.json", tmp_path, timeout=2)
+    assert again.status == "stale" and again.path == first.path
+    with pytest.raises(DownloadError, match="failed"):
+        fetch(f"{base}/never-fetched.json", tmp_path, timeout=2)

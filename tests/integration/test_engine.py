@@ -1,0 +1,208 @@
+"""The attribution engine against a real Neo4j: the seed story and small record files."""
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from app.cli import main
+from graph import engine, schema, scoring
+from graph.errors import NotFound
+from graph.ingest import load_paths
+from graph.settings import SEED_DIR
+
+AZ = "seed:astrazeneca-2020"
+
+
+def load(db, *paths) -> None:
+    report = load_paths(db, list(paths))
+    assert report.ok, report.refused
+
+
+@pytest.fixture(scope="module")
+def seed_db(session_db):
+    schema.reset(session_db)
+    engine.clear_cache()
+    load(session_db, SEED_DIR)
+    yield session_db
+    engine.clear_cache()
+
+
+def cli_json(capsys, *argv) -> dict:
+    capsys.readouterr()
+    assert main(list(argv) + ["--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+# -- the seed story --------------------------------------------------------------------------------------
+def test_blind_ranks_a_north_korean_group_first(seed_db):
+    result = engine.hypotheses(seed_db, "AstraZeneca", blind=True)
+    snap = engine.snapshot(seed_db)
+    top = result.ranking[0]
+    assert top.actor.key == "attack:G0032"                       # Lazarus Group (ZINC)
+    assert "KP" in snap.actors[top.actor.key].sponsors
+    assert "ZINC" in top.actor.aliases
+    assert top.score > result.ranking[1].score
+
+
+def test_explain_astrazeneca_supports_weakens_and_alternatives(seed_db):
+    x = engine.explain(seed_db, "AstraZeneca")
+    by_source = {a.claim.source: a for a in x.assessments}
+    reuters = by_source["src:reuters"]
+    assert reuters.claim.stance == "attributes" and reuters.actor.key == "state:KP"
+    assert reuters.represented_by[0].actor.key == "attack:G0032" and reuters.blind_rank == 1
+    overlaps = [p for p in reuters.supports if p.kind == "overlap"]
+    assert overlaps and all(p.weight >= 0.5 for p in overlaps)
+    assert any("ZINC" in p.text and "Lazarus Group" in p.text for p in reuters.supports)
+    denials = [p for p in reuters.weakens if p.kind == "denial"]
+    assert denials and "North Korea" in denials[0].text and denials[0].ref == by_source["src:dprk-government"].claim.key
+    # the denial is itself weakened by the overlaps, the attribution and its source's grade
+    denial = by_source["src:dprk-government"]
+    assert {"overlap", "attribution", "source"} <= {p.kind for p in denial.weakens}
+    d = x.to_dict()
+    assert len(d["alternatives"]) == 5 and d["alternatives"][0]["actor"]["name"] == "Lazarus Group"
+    assert d["claims"][0]["blind_rank"] == 1 and d["unknown"]["verdict"]
+
+
+def test_explain_cli_text(seed_db, cli_env, capsys):
+    capsys.readouterr()
+    assert main(["explain", "AstraZeneca"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Reuters" in out and "ZINC" in out and "denies involvement of North Korea" in out
+    assert "Alternatives" in out and "supports:" in out and "weakens:" in out
+    assert main(["explain", "AstraZeneca", "--actor", "Fancy Bear"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Hypothesis (no claim names it): APT28" in out
+
+
+def test_hypotheses_json_shape_and_contributions_add_up(seed_db, cli_env, capsys):
+    for argv in (["hypotheses", "AstraZeneca", "--top", "20"], ["hypotheses", AZ, "--blind"],
+                 ["hypotheses", "Sony", "--as-of", "2019"]):
+        d = cli_json(capsys, *argv)
+        assert d["incident"] == {"key": d["incident"]["key"], "name": d["incident"]["name"]}
+        assert set(d["unknown"]) >= {"score", "verdict"}
+        assert d["hypotheses"], argv
+        scores = [h["score"] for h in d["hypotheses"]]
+        assert scores == sorted(scores, reverse=True)
+        for h in d["hypotheses"]:
+            assert set(h["actor"]) == {"key", "name", "external_ids"}
+            assert h["verdict"] in ("strong", "moderate", "weak", "inconsistent")
+            assert h["score"] == pytest.approx(sum(i["contribution"] for i in h["items"]), abs=1e-9)
+            for item in h["items"]:
+                assert set(item) == {"kind", "key", "name", "weight", "contribution"}
+    # every hypothesis, not just the shown ones
+    result = engine.hypotheses(seed_db, AZ)
+    for h in result.ranking:
+        assert h.score == pytest.approx(sum(c.contribution for c in h.items), abs=1e-9)
+    assert any(c.kind == "claim" for c in result.ranking[0].items)       # not blind: claims are items
+
+
+def test_find_incident(seed_db):
+    assert engine.find_incident(seed_db, "AstraZeneca").key == AZ
+    assert engine.find_incident(seed_db, AZ).key == AZ
+    with pytest.raises(NotFound, match="matches .* incidents"):
+        engine.find_incident(seed_db, "Operation")         # Dream Job and In(ter)ception
+    with pytest.raises(NotFound, match="no incident matches"):
+        engine.find_incident(seed_db, "no such thing")
+    assert main(["hypotheses", "no such thing"]) == 1
+
+
+def test_as_of_uses_only_what_was_known(seed_db):
+    with pytest.raises(NotFound, match="first seen"):
+        engine.hypotheses(seed_db, "AstraZeneca", as_of="2020-06-01")
+    then = engine.snapshot(seed_db, "2018-01-01")
+    assert then.claims and all(c.date <= "2018-01-01" for c in then.claims)
+    # Lazarus's profile in 2018 holds WannaCry (UK, Dec 2017) but not Dream Job (ClearSky, Aug 2020)
+    lazarus = then.profiles()["attack:G0032"]
+    assert "seed:wannacry-2017" in set().union(*lazarus.origins.values())
+    assert "seed:operation-dream-job-2020" not in set().union(*lazarus.origins.values())
+    result = engine.hypotheses(seed_db, "Bangladesh", as_of="2018", blind=False)
+    assert result.as_of == "2018-12-31"
+    assert {c.key for c in result.claims} <= {c.key for c in engine.snapshot(seed_db).claims if c.date <= "2018-12-31"}
+
+
+def test_ach_matrix(seed_db):
+    m = engine.ach_matrix(seed_db, "AstraZeneca", actors=["APT28"], top=3)
+    d = m.to_dict()
+    keys = [h["actor"]["key"] for h in d["hypotheses"]]
+    assert keys[:1] == ["attack:G0032"] and "attack:G0007" in keys and keys[-1] == "unknown"
+    for row in d["rows"]:
+        assert [c["actor"] for c in row["cells"]] == keys
+        assert all(c["assessment"] in ("consistent", "inconsistent", "neutral") for c in row["cells"])
+    assert d["rows"][0]["diagnosticity"] >= d["rows"][-2]["diagnosticity"]
+
+
+# -- blind mode does not see the claims about the incident ------------------------------------------------------
+EXTRA_CLAIMS = """
+sources:
+  - {key: "src:extra", name: Extra Vendor, kind: vendor, reliability: A}
+claims:
+  - {incident: "seed:astrazeneca-2020", actor: "attack:G0007", source: "src:extra", stance: attributes,
+     confidence: 95, date: "2020-12-01"}
+  - {incident: "seed:astrazeneca-2020", actor: "attack:G0032", source: "src:extra", stance: disputes,
+     confidence: 90, date: "2020-12-02"}
+"""
+
+
+def test_blind_output_does_not_change_when_claims_about_the_incident_change(seed_db, tmp_path):
+    def blind() -> str:
+        return json.dumps(engine.hypotheses(seed_db, AZ, blind=True, top=50).to_dict(), sort_keys=True)
+
+    def seen() -> str:
+        return json.dumps(engine.hypotheses(seed_db, AZ, top=50).to_dict(), sort_keys=True)
+
+    before, before_seen = blind(), seen()
+    path = tmp_path / "extra.yaml"
+    path.write_text(EXTRA_CLAIMS)
+    load(seed_db, path)
+    assert blind() == before
+    assert seen() != before_seen                                   # the claims do count outside blind mode
+    # remove every claim about the incident, the seed's own included
+    seed_db.write("MATCH (c:Claim)-[:ABOUT]->(:Incident {key: $key}) DETACH DELETE c", {"key": AZ})
+    assert blind() == before
+    seed_db.write("MATCH (s:Source {key: 'src:extra'}) DETACH DELETE s")
+    load(seed_db, SEED_DIR)                                          # put the seed claims back
+    assert blind() == before and seen() == before_seen
+
+
+# -- small synthetic worlds ----------------------------------------------------------------------------------------
+WORLD = textwrap.dedent("""
+    sources:
+      - {key: "src:v", name: Vendor, kind: vendor, reliability: B}
+    actors:
+      - {key: "actor:red", name: Red, kind: group, tools: [{name: RedRAT, availability: custom}],
+         techniques: [T1566.001, T1059.001, T1105, T1027, T1071.001]}
+      - {key: "actor:blue", name: Blue, kind: group, tools: [{name: BlueDoor, availability: custom}],
+         techniques: [T1566.001, T1059.001, T1105, T1027, T1190]}
+      - {key: "actor:green", name: Green, kind: group, tools: [{name: Mimikatz, availability: public}],
+         techniques: [T1566.001, T1059.001, T1105, T1027, T1133]}
+      - {key: "actor:grey", name: Grey, kind: group, techniques: [T1566.001, T1059.001, T1105, T1027, T1021.001]}
+    incidents:
+      - {key: "x:earlier", name: Earlier intrusion, first_seen: 2021, sources: ["src:v"],
+         tools: [{name: RedRAT, availability: custom}], infrastructure: ["domain:c2.red.example"]}
+      - {key: "x:specific", name: Specific intrusion, first_seen: 2022, sources: ["src:v"],
+         tools: [{name: RedRAT, availability: custom}], techniques: [T1071.001, T1566.001],
+         infrastructure: ["domain:c2.red.example"]}
+      - {key: "x:generic", name: Generic intrusion, first_seen: 2022, sources: ["src:v"],
+         techniques: [T1566.001, T1059.001], tools: [{name: Mimikatz, availability: public}]}
+    claims:
+      - {incident: "x:earlier", actor: "actor:red", source: "src:v", stance: attributes, confidence: 80,
+         date: 2021-06-01}
+    """)
+
+
+def test_specific_evidence_names_an_actor_and_generic_evidence_the_unknown(db, tmp_path):
+    engine.clear_cache()
+    path = tmp_path / "world.yaml"
+    path.write_text(WORLD)
+    load(db, path)
+    specific = engine.hypotheses(db, "x:specific", blind=True)
+    red = specific.ranking[0]
+    assert red.actor.key == "actor:red" and red.verdict in ("strong", "moderate")
+    assert specific.unknown.margin < 0 and red.score > specific.ranking[1].score + 2
+    # the C2 domain is known for Red only through the earlier incident a claim attributes to it
+    assert red.contribution("domain:c2.red.example").contribution >= scoring.SPECIFIC
+    generic = engine.hypotheses(db, "x:generic", blind=True)
+    assert generic.ranking[0].score < 0 < generic.unknown.margin
+    engine.clear_cache()

@@ -1,0 +1,289 @@
+"""The attribution engine's scoring (graph/scoring.py) and evidence expansion, without a database."""
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from graph import scoring
+from graph.evidence import Links, RawItem, Snapshot, expand, known, merge, profile_part
+from graph.scoring import (Actor, ClaimInfo, Contribution, Item, Profile, Stats, ach_rows, assess_claim,
+                           claim_contribution, fast_score, idf_scores, jaccard_scores, make_item, rank_hypotheses,
+                           rank_of, score_actor, summarise, verdict)
+
+
+def profile(*keys: str, counts: dict | None = None) -> Profile:
+    p = Profile()
+    for k in keys:
+        p.add(k, (counts or {}).get(k, 1.0), "USES", "tool" if k.startswith("tool") else "technique")
+    return p
+
+
+def actors_for(profiles: dict) -> dict:
+    return {k: Actor(k, k.upper(), aliases=[f"{k}-alias"]) for k in profiles}
+
+
+GENERIC = [f"T{1000 + i}" for i in range(6)]   # everybody has these
+
+
+def world(n_generic_actors: int = 20) -> dict[str, Profile]:
+    """A population of actors that all share some generic techniques, plus two with signatures."""
+    profiles = {f"g{i}": profile(*GENERIC, f"T2{i:03d}") for i in range(n_generic_actors)}
+    profiles["lazarus"] = profile(*GENERIC, "tool:dratzarus", "T1566.003", "T1585.001")
+    profiles["apt29"] = profile(*GENERIC, "tool:wellmess", "T1190")
+    profiles["huge"] = profile(*GENERIC, *[f"T3{i:03d}" for i in range(400)], "T1566.003")
+    return profiles
+
+
+def tech(key: str) -> Item:
+    return make_item("technique", key, key)
+
+
+# -- contributions and the score ------------------------------------------------------------------------
+def test_contributions_add_up_to_the_score_for_every_hypothesis():
+    rng = random.Random(3)
+    keys = [f"T{1000 + i}" for i in range(60)] + [f"tool:{i}" for i in range(20)]
+    profiles = {f"a{i}": profile(*rng.sample(keys, rng.randint(1, 40)),
+                                 counts={k: rng.choice([0.25, 1, 2, 3]) for k in keys})
+                for i in range(30)}
+    evidence = [make_item("tool", k, k, rng.choice(["custom", "public", None])) if k.startswith("tool")
+                else tech(k) for k in rng.sample(keys, 25)]
+    extra = {"a1": [Contribution("claim", "claim:1", "a claim", 0.8, 1.2, True)]}
+    ranking, unknown = rank_hypotheses(evidence, profiles, actors_for(profiles), extra)
+    assert len(ranking) == 30
+    for h in ranking:
+        assert h.score == pytest.approx(sum(c.contribution for c in h.items), abs=1e-9)
+        d = h.to_dict()
+        assert d["score"] == pytest.approx(sum(i["contribution"] for i in d["items"]), abs=1e-9)
+        assert {"kind", "key", "name", "weight", "contribution"} <= set(d["items"][0])
+        assert len(h.items) == len(evidence) + 1 + (1 if h.actor.key == "a1" else 0)   # + prior (+ claim)
+    assert [h.rank for h in ranking] == list(range(1, 31))
+    assert all(a.score >= b.score for a, b in zip(ranking, ranking[1:]))
+    assert unknown.score == 0.0 and unknown.best_named == ranking[0].score
+
+
+def test_fast_score_equals_the_itemised_sum():
+    profiles = world()
+    stats = Stats.of(profiles)
+    evidence = [tech("T1566.003"), tech("T1000"), make_item("tool", "tool:dratzarus", "DRATzarus", "custom"),
+                tech("T9999")]
+    by_key = {i.key: i for i in evidence}
+    base = sum(i.weight * scoring.UNMATCHED for i in evidence)
+    for p in profiles.values():
+        assert fast_score(evidence, by_key, base, p, stats) == pytest.approx(
+            sum(c.contribution for c in score_actor(evidence, p, stats)), abs=1e-9)
+
+
+# -- specificity -------------------------------------------------------------------------------------------
+def test_rare_items_count_more_than_common_ones():
+    profiles = world()
+    stats = Stats.of(profiles)
+    items = {c.key: c.contribution for c in score_actor([tech("T1000"), tech("T1585.001")], profiles["lazarus"], stats)}
+    assert items["T1585.001"] > 1.0 > items["T1000"]
+
+
+def test_software_counts_more_than_a_technique_and_public_tools_little():
+    profiles = {"a": profile("x", "pad1"), "b": profile("pad2"), "c": profile("pad3")}
+    stats = Stats.of(profiles)
+
+    def value(item):
+        return score_actor([item], profiles["a"], stats)[0].contribution
+    custom = value(make_item("tool", "x", "X", "custom"))
+    technique = value(make_item("technique", "x", "X"))
+    public = value(make_item("tool", "x", "X", "public"))
+    leaked = value(make_item("tool", "x", "X", "leaked"))
+    assert custom > technique > public > 0 and leaked == public
+
+
+def test_profile_size_is_compared_within_a_family_of_evidence():
+    small = profile("T1", "T2")
+    big_victims = profile("T1", "T2")
+    for i in range(300):
+        big_victims.add(f"country:{i}", 1, "USES", "country")
+    many_techniques = profile("T1", *[f"T{100 + i}" for i in range(300)])
+    profiles = {"small": small, "victims": big_victims, "techniques": many_techniques, "pad": profile("T9")}
+    stats = Stats.of(profiles)
+    value = {k: score_actor([tech("T1")], p, stats)[0].contribution for k, p in profiles.items() if k != "pad"}
+    assert value["small"] == pytest.approx(value["victims"])     # victims do not dilute techniques
+    assert value["techniques"] < value["small"]
+
+
+def test_a_huge_profile_does_not_win_by_having_everything():
+    profiles = world()
+    evidence = [tech("T1566.003"), tech("T1000"), tech("T1001")]
+    ranking, _ = rank_hypotheses(evidence, profiles, actors_for(profiles))
+    assert ranking[0].actor.key == "lazarus"
+    assert next(h for h in ranking if h.actor.key == "huge").score < ranking[0].score
+
+
+def test_specific_evidence_beats_the_unknown_actor_and_generic_evidence_does_not():
+    profiles = world()
+    specific = [make_item("tool", "tool:dratzarus", "DRATzarus", "custom"), tech("T1566.003"), tech("T1585.001")]
+    ranking, unknown = rank_hypotheses(specific, profiles, actors_for(profiles))
+    assert ranking[0].actor.key == "lazarus" and ranking[0].score > 0
+    assert ranking[0].verdict in ("strong", "moderate") and unknown.verdict == "inconsistent"
+
+    generic = [tech("T1000"), tech("T1001"), make_item("tool", "tool:mimikatz", "Mimikatz", "public")]
+    ranking, unknown = rank_hypotheses(generic, profiles, actors_for(profiles))
+    assert ranking[0].score < 0 < unknown.margin
+    assert unknown.verdict in ("weak", "moderate", "strong")
+
+
+def test_unmatched_evidence_counts_against_and_the_prior_is_an_item():
+    profiles = world()
+    ranking, _ = rank_hypotheses([tech("T9999")], profiles, actors_for(profiles))
+    for h in ranking:
+        kinds = {c.kind: c for c in h.items}
+        assert kinds["technique"].contribution < 0 and not kinds["technique"].matched
+        assert kinds["prior"].contribution == pytest.approx(-math.log(len(profiles)))
+
+
+def test_verdict_words_come_from_one_table():
+    assert [verdict(s) for s in (5, 3, 2, 1, 0, -2, -2.1, -50)] == \
+        ["strong", "strong", "moderate", "moderate", "weak", "weak", "inconsistent", "inconsistent"]
+    assert [w for _, w in scoring.VERDICTS] == ["strong", "moderate", "weak", "inconsistent"]
+
+
+def test_claims_weigh_by_reliability_confidence_and_stance():
+    assert claim_contribution("attributes", "A", 100) == (1.0, pytest.approx(scoring.CLAIM_MAX))
+    w_b, v_b = claim_contribution("attributes", "B", 50)
+    w_e, v_e = claim_contribution("denies", "E", 80)
+    assert v_b > 0 > v_e and w_b > w_e and abs(v_e) < v_b
+    assert claim_contribution("attributes", None, None)[1] > 0
+
+
+# -- evidence expansion and profiles --------------------------------------------------------------------------
+LINKS = Links(parents={"T1566.003": ("T1566", "Phishing")},
+              tool_techniques={"tool:x": [("T1059", "Command and Scripting Interpreter", None),
+                                          ("T1566.003", "Spearphishing via Service", "2030-01-01")]})
+
+
+def test_a_subtechnique_counts_weaker_for_its_parent_and_tools_imply_their_techniques():
+    raw = [RawItem("Technique", "T1566.003", "Spearphishing via Service"),
+           RawItem("Tool", "tool:x", "X", "custom"),
+           RawItem("Organization", "org:az", "AstraZeneca", sectors=(("sector:pharma", "pharma"),),
+                   countries=(("GB", "United Kingdom"),))]
+    items = {i.key: i for i in expand(raw, LINKS)}
+    assert items["T1566.003"].kind == "technique" and items["T1566"].kind == "technique-parent"
+    assert items["T1566"].weight < items["T1566.003"].weight
+    assert items["T1059"].kind == "technique-implied" and items["T1059"].weight < items["T1566"].weight
+    assert items["tool:x"].weight == 1.0
+    assert {items["org:az"].kind, items["sector:pharma"].kind, items["GB"].kind} == {"organization", "sector", "country"}
+    # what a tool implies never overrides what the incident names itself
+    assert items["T1566.003"].kind == "technique"
+
+
+def test_as_of_drops_what_was_not_known_yet():
+    raw = [RawItem("Technique", "T1", "one", created="2019-05-01"), RawItem("Technique", "T2", "two", created="2021-01-01"),
+           RawItem("Tool", "tool:x", "X", item_created="2022-01-01")]
+    assert [i.key for i in expand(raw, Links(), as_of="2020-01-01")] == ["T1"]
+    assert known(None, "2020-01-01") and known("2020-01-01", "2020-01-01") and not known("2020-01-02", "2020-01-01")
+
+
+def test_profile_parts_count_implied_techniques_less():
+    part = profile_part([RawItem("Tool", "tool:x", "X"), RawItem("Technique", "T1059", "cmd")], LINKS, "USES", None)
+    assert part.counts["tool:x"] == 1 and part.counts["T1059"] == 1  # named itself: full count
+    part = profile_part([RawItem("Tool", "tool:x", "X")], LINKS, "inc:1", None)
+    assert part.counts["T1059"] == scoring.IMPLIED_COUNT and part.origins["T1059"] == {"inc:1"}
+    both = merge([part, profile_part([RawItem("Tool", "tool:x", "X")], LINKS, "inc:2", None)])
+    assert both.counts["tool:x"] == 2 and both.origins["tool:x"] == {"inc:1", "inc:2"}
+
+
+def _claim(key, incident, actor, stance="attributes", date="2020-01-01", source="src:v", reliability="B",
+           confidence=80, first_seen="2019-01-01"):
+    return ClaimInfo(key, incident, actor, stance, confidence, date, source, source, "vendor", reliability,
+                     first_seen, incident)
+
+
+def snapshot_of(actors: dict, actor_items: dict, incident_items: dict, claims: list) -> Snapshot:
+    from graph.evidence import ActorInfo
+    infos = {k: ActorInfo(k, k, kind, created=created, sponsors=sponsors, state_of=state_of)
+             for k, (kind, created, sponsors, state_of) in actors.items()}
+    return Snapshot((1, 1), infos, {}, actor_items, incident_items, claims, Links())
+
+
+def test_profiles_never_count_the_incident_under_study_and_respect_as_of():
+    snap = snapshot_of(
+        {"g1": ("group", None, ("KP",), ()), "g2": ("group", "2021-06-01", (), ()), "state:KP": ("state", None, (), ("KP",))},
+        {"g1": [RawItem("Technique", "T1", "one")], "g2": [RawItem("Technique", "T2", "two")]},
+        {"inc:a": [RawItem("Tool", "tool:a", "A")], "inc:b": [RawItem("Tool", "tool:b", "B")]},
+        [_claim("c1", "inc:a", "g1", date="2020-01-01"), _claim("c2", "inc:b", "g1", date="2021-01-01"),
+         _claim("c3", "inc:b", "g1", stance="denies")])
+    full = snap.profiles()
+    assert set(full) == {"g1", "g2"}                       # states are not candidates
+    assert {"T1", "tool:a", "tool:b"} <= set(full["g1"].counts)
+    assert "tool:a" not in snap.profiles(exclude_incident="inc:a")["g1"].counts
+    assert "tool:a" in snap.profiles()["g1"].counts        # the cache is not modified by exclusion
+    then = snap.as_of("2020-06-01")
+    assert "tool:b" not in then.profiles()["g1"].counts    # claimed only in 2021
+    assert "g2" not in then.profiles()                     # created later
+    assert snap.sponsored("state:KP") == ["g1"] and snap.states_of("g1") == ["state:KP"]
+
+
+# -- claims: supports and weakens -----------------------------------------------------------------------------
+def test_assess_claim_lists_overlaps_denials_alternatives_aliases_and_weak_sources():
+    profiles = world()
+    evidence = [make_item("tool", "tool:dratzarus", "DRATzarus", "custom"), tech("T1566.003"), tech("T1585.001"),
+                make_item("tool", "tool:wellmess", "WellMess", "custom"), tech("T1190")]
+    actors = actors_for(profiles)
+    ranking, _ = rank_hypotheses(evidence, profiles, actors)
+    lazarus = next(h for h in ranking if h.actor.key == "lazarus")
+    attribution = _claim("c1", "inc", "state:KP", reliability="D", confidence=40)
+    denial = _claim("c2", "inc", "state:KP", stance="denies", source="src:kp", reliability="E")
+    a = assess_claim(attribution, Actor("state:KP", "North Korea", "state"), [lazarus], ranking,
+                     [attribution, denial], {"state:KP", "lazarus"}, {"state:KP": "North Korea"},
+                     [("hiddencobra", ["g1"])], {"tool:dratzarus": ["seen in Operation Dream Job"]})
+    supports = {p.kind for p in a.supports}
+    weakens = {p.kind for p in a.weakens}
+    assert "overlap" in supports and any("DRATzarus" in p.text and "Dream Job" in p.text for p in a.supports)
+    assert {"denial", "source", "confidence", "ambiguous-alias"} <= weakens
+    assert "elsewhere" in weakens or "alternative" in weakens       # WellMess points to APT29
+    assert a.blind_rank == lazarus.rank and a.to_dict()["represented_by"][0]["actor"]["key"] == "lazarus"
+
+    # the denial itself: weakened by the overlaps and by the attribution
+    d = assess_claim(denial, Actor("state:KP", "North Korea", "state"), [lazarus], ranking, [attribution, denial],
+                     {"state:KP", "lazarus"}, {}, [], {})
+    assert "overlap" in {p.kind for p in d.weakens} and "attribution" in {p.kind for p in d.weakens}
+
+
+def test_assess_claim_without_a_profile_says_so():
+    profiles = world()
+    ranking, _ = rank_hypotheses([tech("T1000")], profiles, actors_for(profiles))
+    a = assess_claim(_claim("c", "inc", "nobody"), Actor("nobody", "Nobody"), [], ranking, [], {"nobody"}, {}, [], {})
+    assert a.blind_rank is None and [p.kind for p in a.weakens][0] == "no-profile"
+
+
+# -- ACH matrix ---------------------------------------------------------------------------------------------------
+def test_ach_rows_are_evidence_by_hypothesis_with_an_unknown_column():
+    profiles = world()
+    evidence = [make_item("tool", "tool:dratzarus", "DRATzarus", "custom"), tech("T1000")]
+    ranking, _ = rank_hypotheses(evidence, profiles, actors_for(profiles))
+    rows = ach_rows(ranking[:3])
+    assert rows[0]["key"] == "tool:dratzarus"                          # the most diagnostic first
+    assert rows[-1]["kind"] == "prior"
+    first = rows[0]["cells"]
+    assert [c["actor"] for c in first] == [h.actor.key for h in ranking[:3]] + ["unknown"]
+    assert first[0]["assessment"] == "consistent" and first[1]["assessment"] == "inconsistent"
+    assert first[-1] == {"actor": "unknown", "value": 0.0, "assessment": "neutral"}
+
+
+# -- baselines ----------------------------------------------------------------------------------------------------
+def test_baselines_and_rank_summaries():
+    profiles = {"a": {"x", "y"}, "b": {"x"}, "c": {"z"}}
+    assert jaccard_scores({"x", "y"}, profiles) == {"a": 1.0, "b": 0.5, "c": 0.0}
+    idf = idf_scores({"x", "y"}, profiles)
+    assert idf["a"] > idf["b"] > idf["c"] == 0
+    assert rank_of("a", {"a": 1, "b": 1, "c": 0}) == 2          # ties count against
+    assert rank_of("a", {"a": 2, "b": 1}) == 1
+    assert summarise([1, 2, 10]) == {"n": 3, "top1": 0.333, "top3": 0.667, "top5": 0.667, "mrr": 0.533}
+
+
+def test_an_actor_known_only_from_a_claim_is_scored_on_the_claim_alone():
+    profiles = world()
+    profiles["claimed"] = Profile()
+    extra = {"claimed": [Contribution("claim", "claim:1", "a claim", 0.8, 2.0, True)]}
+    ranking, _ = rank_hypotheses([tech("T1000"), tech("T9999")], profiles, actors_for(profiles), extra)
+    h = next(h for h in ranking if h.actor.key == "claimed")
+    assert [c.contribution for c in h.items if c.kind == "technique"] == [0.0, 0.0]
+    assert h.score == pytest.approx(2.0 - math.log(len(profiles) - 1))   # the prior counts profiled actors
