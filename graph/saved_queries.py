@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from graph.errors import NotFound, ValidationError
+from graph.errors import AttribError, NotFound, ValidationError
 from graph.settings import QUERIES_DIR
 
 TYPES = ("string", "int", "float", "bool", "date", "list")
@@ -221,7 +221,7 @@ def _used_params(text: str) -> set[str]:
 
     try:
         return {t.value for t in tokenize(text) if t.kind == "param"}
-    except Exception:  # noqa: BLE001 - an unreadable query is reported when it runs
+    except AttribError:  # an unreadable query is reported when it runs
         return {a or b for a, b in _USED.findall(text)}
 
 

@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from graph import cypher, schema  # noqa: E402
 from graph.bulk import ARRAY_DELIMITER, ImportWriter, admin_import  # noqa: E402
 from graph.db import connect  # noqa: E402
+from graph.errors import AttribError  # noqa: E402
 from graph.server import LocalServer  # noqa: E402
 from graph.settings import load_settings  # noqa: E402
 from loaders import expand_paths, iter_batches  # noqa: E402
@@ -53,7 +54,7 @@ def rows_of(counts: dict) -> int:
 def heap_used_mb(db) -> float | None:
     try:
         return db.read(cypher.HEAP_USED)[0]["used"] / 2**20
-    except Exception as exc:  # noqa: BLE001 - an optional figure; say why it is missing
+    except AttribError as exc:  # an optional figure: say why it is missing
         log(f"  (heap figure unavailable: {exc})")
         return None
 

@@ -98,7 +98,7 @@ def test_hypotheses_json_shape_and_contributions_add_up(seed_db, cli_env, capsys
     assert any(c.kind == "claim" for c in result.ranking[0].items)       # not blind: claims are items
 
 
-def test_find_incident(seed_db):
+def test_find_incident(seed_db, cli_env):
     assert engine.find_incident(seed_db, "AstraZeneca").key == AZ
     assert engine.find_incident(seed_db, AZ).key == AZ
     with pytest.raises(NotFound, match="matches .* incidents"):
