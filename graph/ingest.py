@@ -1,14 +1,17 @@
 """Loading files into the graph: parse every file in full, then write each one atomically."""
 from __future__ import annotations
 
+import pickle
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from graph.db import GraphDB
 from graph.errors import UnknownReference, ValidationError
-from graph.writer import Progress, WriteResult, check_batch, write_batch
+from graph.writer import Progress, WriteResult, check_batch, write_batch, write_prepared
 from loaders import expand_paths, is_streamed, iter_batches, parse_file
+from loaders.records import kind_rank
 
 
 @dataclass
@@ -31,6 +34,9 @@ def load_paths(db: GraphDB, paths: list[str | Path], batch_size: int = 5000,
     except ValidationError as exc:
         report.refused.append(exc)
         return report
+    # Streamed record files in dependency order (sources, actors, incidents, claims), so a big
+    # claims.csv is not validated once in vain before incidents.csv; other files keep their order.
+    files = sorted(files, key=lambda p: kind_rank(p) if is_streamed(p) else -1)
     # A file that only points at something a later file defines (claims.csv before
     # incidents.csv) is tried again once the others are in; load order does not matter.
     pending = files
@@ -56,12 +62,17 @@ def _load_file(db: GraphDB, path: Path, batch_size: int, progress: Progress | No
     if not is_streamed(path):
         return write_batch(db, parse_file(path), batch_size, progress)
     # Streamed (CSV, JSON Lines): a first pass validates every chunk and its references, so a
-    # wrong record anywhere refuses the file before anything is written; the second pass
-    # writes chunk by chunk, each in its own transaction, with memory flat. Should the server
-    # fail during the second pass, loading the file again completes it (writes are idempotent).
-    for batch in iter_batches(path):
-        check_batch(db, batch)
-    result = WriteResult(str(path))
-    for batch in iter_batches(path):
-        result.add(write_batch(db, batch, batch_size, progress))
+    # wrong record anywhere refuses the file before anything is written, and spools the
+    # prepared rows to a temporary file; the second pass writes them chunk by chunk, each in
+    # its own transaction, with memory flat. Should the server fail during the second pass,
+    # loading the file again completes it (writes are idempotent).
+    with tempfile.TemporaryFile(prefix="attrib-spool-") as spool:
+        chunks = 0
+        for batch in iter_batches(path):
+            pickle.dump(check_batch(db, batch), spool, protocol=pickle.HIGHEST_PROTOCOL)
+            chunks += 1
+        spool.seek(0)
+        result = WriteResult(str(path))
+        for _ in range(chunks):
+            result.add(write_prepared(db, pickle.load(spool), batch_size, progress))
     return result

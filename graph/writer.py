@@ -61,8 +61,19 @@ def _merge_into(target: dict, scalars: dict, lists: dict) -> None:
         target["lists"][k] = list(dict.fromkeys(target["lists"].get(k, []) + v))
 
 
-def prepare(batch: Batch) -> tuple[dict, dict, list[Ref]]:
-    """Group and deduplicate rows; returns node groups, rel groups and the refs to check."""
+@dataclass
+class Prepared:
+    """A batch's rows grouped by label and relationship group, deduplicated, ready to write."""
+
+    file: str
+    nodes: dict[str, dict[str, dict]]
+    rels: dict[tuple[str, str, str], dict[tuple[str, str], dict]]
+    refs: list[Ref]
+    skipped: dict[str, int]
+
+
+def prepare(batch: Batch) -> Prepared:
+    """Group and deduplicate rows, and list the nodes that must already be in the graph."""
     nodes: dict[str, dict[str, dict]] = defaultdict(dict)
     for n in batch.nodes:
         if n.label not in LABELS:
@@ -84,7 +95,7 @@ def prepare(batch: Batch) -> tuple[dict, dict, list[Ref]]:
             (r.start_key, r.end_key), {"start": r.start_key, "end": r.end_key, "props": {}, "lists": {}})
         _merge_into(row, scalars, lists)
     refs = [ref for ref in refs if ref.key not in nodes.get(ref.label, {})]
-    return nodes, rels, refs
+    return Prepared(batch.file, nodes, rels, refs, dict(batch.skipped))
 
 
 def _list_props(rows: list[dict]) -> list[str]:
@@ -98,12 +109,17 @@ def _chunks(rows: list, size: int):
 
 def write_batch(db: GraphDB, batch: Batch, batch_size: int = 5000,
                 progress: Progress | None = None) -> WriteResult:
-    nodes, rels, refs = prepare(batch)
+    return write_prepared(db, prepare(batch), batch_size, progress)
+
+
+def write_prepared(db: GraphDB, prepared: Prepared, batch_size: int = 5000,
+                   progress: Progress | None = None) -> WriteResult:
+    nodes, rels = prepared.nodes, prepared.rels
     total = sum(len(g) for g in nodes.values()) + sum(len(g) for g in rels.values())
-    result = WriteResult(batch.file, skipped=dict(batch.skipped))
+    result = WriteResult(prepared.file, skipped=dict(prepared.skipped))
 
     def work(tx):
-        _check_refs(tx, batch.file, refs)
+        _check_refs(tx, prepared.file, prepared.refs)
         done = 0
         for label, group in nodes.items():
             rows = list(group.values())
@@ -137,12 +153,13 @@ def write_batch(db: GraphDB, batch: Batch, batch_size: int = 5000,
     return result
 
 
-def check_batch(db: GraphDB, batch: Batch) -> None:
+def check_batch(db: GraphDB, batch: Batch) -> Prepared:
     """Validate a batch against the model and the graph without writing (first pass of a
     streamed file, so a bad chunk late in the file is found before anything is written)."""
-    _nodes, _rels, refs = prepare(batch)
-    if refs:
-        db.execute_read(lambda tx: _check_refs(tx, batch.file, refs))
+    prepared = prepare(batch)
+    if prepared.refs:
+        db.execute_read(lambda tx: _check_refs(tx, batch.file, prepared.refs))
+    return prepared
 
 
 def _check_refs(tx, file: str, refs: list[Ref]) -> None:

@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import shutil
 import statistics
 import subprocess
@@ -60,13 +59,16 @@ def heap_used_mb(db) -> float | None:
 
 
 def run_project_loader(records: Path, env: dict) -> tuple[float, float]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Seconds and peak RSS (MB) of `attrib load DIR`, measured on that process alone (wait4)."""
     started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "app.cli", "load", str(records)], env=env, check=True,
-                   cwd=Path(__file__).resolve().parents[2], stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "load", str(records)], env=env,
+                            cwd=Path(__file__).resolve().parents[2], stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.monotonic() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, max(peak_kb, before) / 1024
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.exit(f"attrib load {records} failed (exit {proc.returncode})")
+    return seconds, usage.ru_maxrss / 1024
 
 
 def run_load_csv(db, server: LocalServer, files) -> float:

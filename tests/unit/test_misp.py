@@ -22,7 +22,8 @@ MS_SOURCE = "src:misp-galaxy-microsoft-activity-group"
 @pytest.fixture(scope="module")
 def threat_actor():
     batch = parse_file(shared_file(*THREAT_ACTOR))
-    nodes, rels, refs = prepare(batch)
+    p = prepare(batch)
+    nodes, rels, refs = p.nodes, p.rels, p.refs
     assert refs == []
     return nodes, rels, batch
 
@@ -82,7 +83,8 @@ def test_sponsors_victims_and_sectors(threat_actor):
 
 def test_microsoft_galaxy():
     batch = parse_file(shared_file(*MICROSOFT))
-    nodes, rels, refs = prepare(batch)
+    p = prepare(batch)
+    nodes, rels, refs = p.nodes, p.rels, p.refs
     assert not refs and set(nodes["Source"]) == {MS_SOURCE}
     assert nodes["Source"][MS_SOURCE]["props"]["kind"] == "community"
     diamond = [k for k, row in nodes["Actor"].items() if row["props"].get("name") == "Diamond Sleet"]
@@ -123,7 +125,8 @@ def test_malformed_galaxy_is_refused_naming_the_cluster(tmp_path):
 def test_circl_event():
     path = next(shared_file("misp").glob("circl-*.json"))
     batch = parse_file(path)
-    nodes, rels, refs = prepare(batch)
+    p = prepare(batch)
+    nodes, rels, refs = p.nodes, p.rels, p.refs
     assert not refs
     event = json.loads(path.read_text())["Event"]
     incident = nodes["Incident"][f"misp:{event['uuid']}"]
@@ -160,7 +163,8 @@ def test_event_tags_and_clusters(tmp_path):
     path = tmp_path / "event.json"
     path.write_text(json.dumps(synthetic_event()))
     batch = parse_file(path)
-    nodes, rels, refs = prepare(batch)
+    p = prepare(batch)
+    nodes, rels, refs = p.nodes, p.rels, p.refs
     assert not refs
     incident = "misp:11111111-2222-4333-8444-555555555555"
     assert nodes["Incident"][incident]["props"]["tlp"] == "amber"

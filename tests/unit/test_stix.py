@@ -34,7 +34,8 @@ def enterprise_doc() -> dict:
 def enterprise(enterprise_doc):
     """(nodes by label -> key -> row, rels by (type, start, end) -> rows, batch)."""
     batch = bundle_from_document(shared_file(*ENTERPRISE), enterprise_doc)
-    nodes, rels, refs = prepare(batch)
+    p = prepare(batch)
+    nodes, rels, refs = p.nodes, p.rels, p.refs
     assert refs == []  # everything an ATT&CK bundle points at is in the bundle
     return nodes, rels, batch
 
@@ -164,7 +165,8 @@ def test_unmodelled_types_are_counted_not_fatal(enterprise):
 
 
 def test_list_properties_are_lists_of_the_model():
-    nodes, rels, _ = prepare(parse_file(shared_file(*ICS)))
+    p = prepare(parse_file(shared_file(*ICS)))
+    nodes, rels = p.nodes, p.rels
     for group in list(nodes.values()) + list(rels.values()):
         for row in group.values():
             assert set(row["lists"]) <= set(LIST_PROPS)
@@ -172,7 +174,8 @@ def test_list_properties_are_lists_of_the_model():
 
 def test_ics_stix21_bundle():
     batch = parse_file(shared_file(*ICS))
-    nodes, rels, refs = prepare(batch)
+    p = prepare(batch)
+    nodes, rels, refs = p.nodes, p.rels, p.refs
     assert not refs
     assert len(nodes["Actor"]) == 15 and "attack:G0034" in nodes["Actor"]  # Sandworm Team
     assert nodes["Technique"]["T0800"]["lists"]["tactics"] == ["inhibit-response-function"]
@@ -222,7 +225,8 @@ def test_newer_release_loads_with_the_same_code(enterprise_doc, enterprise, tmp_
     path = tmp_path / "enterprise-attack-99.0.json.gz"
     path.write_bytes(gzip.compress(json.dumps(doc).encode(), compresslevel=1))
     batch = parse_file(path)
-    nodes, rels, refs = prepare(batch)
+    p = prepare(batch)
+    nodes, rels, refs = p.nodes, p.rels, p.refs
     assert not refs
     for kind, n in new_types.items():
         assert batch.skipped[f"{kind} objects (type not modelled)"] == n
@@ -261,7 +265,8 @@ def write_json(tmp_path: Path, name: str, data) -> Path:
 
 def test_vendor_bundle_without_attack_ids(tmp_path):
     batch = parse_file(write_json(tmp_path, "vendor.json", small_bundle()))
-    nodes, rels, refs = prepare(batch)
+    p = prepare(batch)
+    nodes, rels, refs = p.nodes, p.rels, p.refs
     actor = f"stix:intrusion-set--{uuid.UUID(int=1)}"
     assert nodes["Actor"][actor]["props"]["name"] == "Red Panda"
     assert set(nodes["Source"]) == {"src:example-vendor"}
@@ -346,7 +351,8 @@ def test_vendor_bundle_victims_indicators_and_claims(tmp_path):
         rel(28, "attributed-to", camp, actor, confidence=60),
     ]
     batch = parse_file(write_json(tmp_path, "vendor.json", bundle))
-    nodes, rels, refs = prepare(batch)
+    p = prepare(batch)
+    nodes, rels, refs = p.nodes, p.rels, p.refs
     assert not refs
     incident, actor_key = f"stix:{camp}", f"stix:{actor}"
     assert nodes["Incident"][incident]["props"]["first_seen"] == "2020-06-01"
