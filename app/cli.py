@@ -152,12 +152,28 @@ def cmd_demo(args, settings: Settings) -> int:
         if not report.ok:
             return 1
         print_story(incidents_with_claims(db))
+        print_blind_view(db, DEMO_INCIDENT)
     if args.no_app:
         return 0
     from app.cli_app import run_app  # the demo ends in the app, opened on AstraZeneca
 
     print("\nStarting the app on the AstraZeneca incident ...", flush=True)
     return run_app(settings)
+
+
+DEMO_INCIDENT = "seed:astrazeneca-2020"
+
+
+def print_blind_view(db: GraphDB, incident: str) -> None:
+    """The demo's punch line: who the evidence alone points to, every claim ignored."""
+    from graph import engine
+
+    result = engine.hypotheses(db, incident, blind=True, top=3)
+    print(f"\nBlind mode, {result.incident.name}: ignoring every claim about it, the evidence points to")
+    for h in result.hypotheses:
+        print(f"    #{h.rank}  {h.score:+.2f}  {h.verdict:<12} {h.actor.name}")
+    print(f"        {result.unknown.score:+.2f}  {result.unknown.verdict:<12} an actor the graph does not know")
+    print(f"(why: attrib explain {incident}; attrib hypotheses {incident} --blind)")
 
 
 def print_story(incidents: list[dict]) -> None:

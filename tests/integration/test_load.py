@@ -111,6 +111,8 @@ def test_demo_tells_the_seed_story(db, cli_env, capsys):
     assert "AstraZeneca fake-recruiter approach" in out
     astra = out.split("AstraZeneca fake-recruiter approach")[1].split("\n20")[0]
     assert "Reuters attributes North Korea" in astra and "denies North Korea" in astra
+    blind = out.split("Blind mode, AstraZeneca")[1].splitlines()
+    assert blind[1].strip().startswith("#1") and "Lazarus Group" in blind[1]
 
 
 def test_directory_order_does_not_matter(db, tmp_path):
