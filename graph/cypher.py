@@ -180,7 +180,7 @@ SOURCE_NAMES = "MATCH (s:Source) WHERE s.key IN $keys RETURN s.key AS key, s.nam
 
 # Incident lookup: exact key or external id first, then case-insensitive name/key substring.
 INCIDENT_BY_KEY = """
-MATCH (i:Incident) WHERE i.key = $text OR $text IN coalesce(i.external_ids, [])
+MATCH (i:Incident) WHERE i.key = $text OR toUpper($text) IN coalesce(i.external_ids, [])
 RETURN i.key AS key, i.name AS name
 """
 INCIDENT_BY_NAME = """

@@ -85,13 +85,7 @@ def find_incident(db: GraphDB, text: str) -> IncidentRef:
     (listing the candidates) if nothing or several match."""
     from graph.subgraph import resolve_incident
 
-    text = (text or "").strip()
-    try:
-        row = resolve_incident(db, text)
-    except NotFound:
-        if text.upper() == text:
-            raise
-        row = resolve_incident(db, text.upper())  # "c0022"
+    row = resolve_incident(db, text)
     return IncidentRef(row["key"], row["name"] or row["key"])
 
 
