@@ -1,4 +1,4 @@
-"""The attrib Streamlit app (run it with `attrib app`): one entry script, pages in app/pages/.
+"""The attrib Streamlit app (run it with `attrib app`): one entry script, pages in app/views/ (not pages/: Streamlit would also serve a pages/ folder as old-style pages, bypassing st.navigation and the wide layout).
 
 Pages are thin: they call graph/ functions (graph.explore, graph.subgraph, the engine) and
 app.render; the Neo4j driver is created once per process in app.state.
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-PAGES = Path(__file__).resolve().parent / "pages"
+PAGES = Path(__file__).resolve().parent / "views"
 
 st.set_page_config(page_title="attrib: attribution explorer", layout="wide",
                    initial_sidebar_state="expanded")

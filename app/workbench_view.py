@@ -6,12 +6,12 @@ import pandas as pd
 
 from graph import scoring
 
+_THRESHOLDS = ", ".join(f"{word} >= {threshold:g}" for threshold, word in scoring.VERDICTS[:-1])
 SCORE_HELP = (
     "Score = the sum of the evidence contributions (log odds against an unknown actor; each item's "
-    "contribution is listed under Why this score). Verdicts: strong >= 3, moderate >= 1, weak >= -1 "
-    "(the evidence does not decide), inconsistent below -1 (an unknown actor explains it better). "
-    "A high rank is not proof: it says who fits the recorded evidence best among the actors the "
-    "graph knows.")
+    f"contribution is listed under Why this score). Verdicts: {_THRESHOLDS}, {scoring.VERDICTS[-1][1]} below "
+    f"{scoring.VERDICTS[-2][0]:g} (an unknown actor explains it better). A high rank is not proof: it says who "
+    "fits the recorded evidence best among the actors the graph knows.")
 
 COLORS = {"consistent": "#D5F0DD", "inconsistent": "#F8D7D3", "neutral": "#F2F3F4"}
 UNKNOWN_COLUMN = "an unknown actor"

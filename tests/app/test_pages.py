@@ -9,8 +9,8 @@ from streamlit.testing.v1 import AppTest
 from graph import schema
 
 ENTRY = str(Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py")
-PAGES = ["pages/workbench.py", "pages/explore.py", "pages/compare.py", "pages/timeline.py",
-         "pages/load.py", "pages/console.py"]
+PAGES = ["views/workbench.py", "views/explore.py", "views/compare.py", "views/timeline.py",
+         "views/load.py", "views/console.py"]
 
 
 def app(page: str | None = None) -> AppTest:
@@ -84,7 +84,7 @@ def test_empty_graph_says_what_to_do(db, app_env):
 
 
 def test_explore_search_by_alias_shows_the_actor_and_a_capped_graph(seeded, app_env):
-    at = app("pages/explore.py")
+    at = app("views/explore.py")
     at.text_input(key="explore_q").input("ZINC").run()
     pick = at.selectbox(key="explore_pick")
     assert any("Lazarus Group" in o for o in pick.options), pick.options
@@ -100,7 +100,7 @@ def test_explore_search_by_alias_shows_the_actor_and_a_capped_graph(seeded, app_
 
 
 def test_explore_shortest_path(seeded, app_env):
-    at = app("pages/explore.py")
+    at = app("views/explore.py")
     at.text_input(key="path_a").input("AstraZeneca").run()
     at.text_input(key="path_b").input("APT29").run()
     [b for b in at.button if b.label == "Find shortest path"][0].click().run()
@@ -109,7 +109,7 @@ def test_explore_shortest_path(seeded, app_env):
 
 
 def test_explore_refuses_a_bad_date_filter(seeded, app_env):
-    at = app("pages/explore.py")
+    at = app("views/explore.py")
     at.text_input(key="explore_q").input("Lazarus").run()
     [b for b in at.button if b.label == "Show neighbours"][0].click().run()
     at.text_input(key="explore_since").input("last year").run()
@@ -118,7 +118,7 @@ def test_explore_refuses_a_bad_date_filter(seeded, app_env):
 
 
 def test_compare_shows_shared_and_distinctive(seeded, app_env):
-    at = app("pages/compare.py")
+    at = app("views/compare.py")
     assert at.multiselect(key="compare_actors").value == ["attack:G0032", "actor:cerium", "attack:G0007"]
     shared = frames(at)[0]
     assert {"item", "weight", "Lazarus Group", "CERIUM"} <= set(shared.columns)
@@ -128,7 +128,7 @@ def test_compare_shows_shared_and_distinctive(seeded, app_env):
 
 
 def test_timeline_per_source(seeded, app_env):
-    at = app("pages/timeline.py")
+    at = app("views/timeline.py")
     at.radio(key="timeline_per").set_value("source").run()
     assert not at.exception
     claims = frames(at)[0]
@@ -136,7 +136,7 @@ def test_timeline_per_source(seeded, app_env):
 
 
 def test_load_refuses_a_bad_file_with_the_named_error(seeded, app_env):
-    at = app("pages/load.py")
+    at = app("views/load.py")
     good = b"sources: [{key: src:app-test, name: App test, kind: news}]\n"
     bad = (b"claims: [{incident: seed:astrazeneca-2020, actor: state:KP, source: src:reuters, "
            b"stance: attributes, confidence: 101, date: 2020}]\n")
@@ -153,7 +153,7 @@ def test_load_refuses_a_bad_file_with_the_named_error(seeded, app_env):
 
 
 def test_console_runs_a_saved_query_and_refuses_a_write(seeded, app_env):
-    at = app("pages/console.py")
+    at = app("views/console.py")
     at.selectbox(key="console_saved").set_value("incident_claims").run()
     at.button(key="console_run").click().run()
     assert not at.exception, [e.message for e in at.exception]
