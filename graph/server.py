@@ -128,7 +128,7 @@ class LocalServer:
         assert proc.stdout is not None
         for line in proc.stdout:
             tail = (tail + [line.rstrip()])[-30:]
-            if line.startswith("Downloaded from"):
+            if "Downloaded from" in line:
                 fetched += 1
                 if sys.stderr.isatty():
                     print(f"\r  downloaded {fetched} files", end="", file=sys.stderr, flush=True)
