@@ -148,6 +148,9 @@ LIMIT $limit
 
 # -- console and exports (issue 7) --
 # The console runs user Cypher prefixed with EXPLAIN first (graph.console checks the plan).
+# What the console's editor starts with when no saved query is chosen.
+CONSOLE_EXAMPLE = "MATCH (a:Actor) RETURN a.name AS actor ORDER BY actor LIMIT 25"
+
 EXPLAIN_PREFIX = "EXPLAIN "
 
 # An incident's neighbourhood: what it used and targeted, who reported it, every claim about

@@ -8,7 +8,7 @@ import streamlit as st
 from app import state
 from app.export_widget import export_panel
 from app.render import render_html
-from graph import saved_queries
+from graph import cypher, saved_queries
 from graph.console import display_text, run_query
 from graph.errors import AttribError
 
@@ -23,7 +23,7 @@ choice = st.selectbox("Saved query", names, key="console_saved",
 saved = queries.get(choice)
 if saved:
     st.caption(state.plain(saved.description))
-text = st.text_area("Cypher", value=saved.cypher if saved else "MATCH (a:Actor) RETURN a.name AS actor LIMIT 25",
+text = st.text_area("Cypher", value=saved.cypher if saved else cypher.CONSOLE_EXAMPLE,
                     height=220, key=f"console_text_{choice}")
 
 given: dict[str, str] = {}

@@ -33,10 +33,8 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
 import random
 import re
-import statistics
 import sys
 import time
 from collections import defaultdict
@@ -44,13 +42,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from graph import engine, schema, scoring  # noqa: E402
-from graph.db import GraphDB, connect  # noqa: E402
+from graph.db import GraphDB  # noqa: E402
 from graph.evidence import RawItem, Snapshot, expand, merge, profile_part  # noqa: E402
 from graph.ingest import load_paths  # noqa: E402
-from graph.server import LocalServer  # noqa: E402
-from graph.settings import load_settings  # noqa: E402
+from bench_db import benchmark_db  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "attack"
 ENTERPRISE = DATA / "enterprise-attack-15.1.json.gz"
@@ -276,19 +274,7 @@ def main() -> int:
         log(f"missing {args.file}")
         return 2
 
-    settings = load_settings()
-    if not settings.external:
-        settings = settings.with_instance(os.environ.get("ATTRIB_TEST_INSTANCE", "test"))
-    server = LocalServer(settings)
-    started_here = not settings.external and server.status().state != "running"
-    if started_here:
-        server.start()
-    db = connect(settings)
-    try:
-        if not args.reuse and settings.external and not os.environ.get("ATTRIB_TEST_ALLOW_RESET"):
-            if db.read("MATCH (n) RETURN count(n) AS n")[0]["n"]:
-                log(f"refusing to reset the non-empty database at {settings.uri}; set ATTRIB_TEST_ALLOW_RESET=1")
-                return 2
+    with benchmark_db() as (db, _settings):
         load_s = None
         if not args.reuse:
             log(f"loading {args.file} into an empty database ...")
@@ -308,10 +294,6 @@ def main() -> int:
             load_fresh(db, args.ics)
             ics = run_campaigns(db, "ICS v15.1")
             ics.pop("latency_ms", None)
-    finally:
-        db.close()
-        if started_here:
-            server.stop()
 
     e = enterprise["engine"]
     targets = {"mrr>=0.75": e["mrr"] >= 0.75, "top5>=0.90": e["top5"] >= 0.90,

@@ -19,19 +19,17 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from graph import schema  # noqa: E402
-from graph.db import connect  # noqa: E402
 from graph.ingest import load_paths  # noqa: E402
-from graph.server import LocalServer  # noqa: E402
-from graph.settings import load_settings  # noqa: E402
+from bench_db import benchmark_db  # noqa: E402
 
 ENTERPRISE = REPO.parent / "shared" / "data" / "attack" / "enterprise-attack-15.1.json.gz"
 TARGET_SECONDS = 15.0
@@ -53,48 +51,33 @@ def main() -> int:
         print(f"missing {args.file}", file=sys.stderr)
         return 2
 
-    settings = load_settings()
-    if not settings.external:
-        settings = settings.with_instance(os.environ.get("ATTRIB_TEST_INSTANCE", "test"))
-    server = LocalServer(settings)
-    started_here = not settings.external and server.status().state != "running"
-    if started_here:
-        server.start()
-    db = connect(settings)
-    try:
-        if settings.external and not os.environ.get("ATTRIB_TEST_ALLOW_RESET") \
-                and db.read("MATCH (n) RETURN count(n) AS n")[0]["n"]:
-            print(f"refusing to reset the non-empty database at {settings.uri}; "
-                  "set ATTRIB_TEST_ALLOW_RESET=1", file=sys.stderr)
-            return 2
-        objects = count_objects(args.file)
-        schema.reset(db)
-        schema.init_schema(db)
+    with benchmark_db() as (db, settings):
+        try:
+            objects = count_objects(args.file)
+            schema.reset(db)
+            schema.init_schema(db)
 
-        started = time.perf_counter()
-        report = load_paths(db, [args.file], settings.batch_size)
-        seconds = time.perf_counter() - started
-        if not report.ok:
-            print(f"load refused: {report.refused[0]}", file=sys.stderr)
-            return 1
-        written = report.written[0]
-        rows = written.nodes + written.rels
-        print(f"{args.file.name}: {objects} STIX objects -> {written.nodes} node rows, {written.rels} "
-              f"relationship rows ({written.nodes_created} nodes, {written.rels_created} relationships "
-              f"created) in {seconds:.2f} s (target <= {TARGET_SECONDS:.0f} s)", file=sys.stderr)
-        print("graph:", json.dumps(schema.stats(db), sort_keys=True), file=sys.stderr)
-        if args.reload:
-            again = time.perf_counter()
-            load_paths(db, [args.file], settings.batch_size)
-            print(f"reload (everything already present): {time.perf_counter() - again:.2f} s", file=sys.stderr)
-        print(json.dumps({"seconds": round(seconds, 2), "objects_per_s": round(objects / seconds),
-                          "rows_per_s": round(rows / seconds)}))
-        return 0 if seconds <= TARGET_SECONDS else 1
-    finally:
-        schema.reset(db)
-        db.close()
-        if started_here:
-            server.stop()
+            started = time.perf_counter()
+            report = load_paths(db, [args.file], settings.batch_size)
+            seconds = time.perf_counter() - started
+            if not report.ok:
+                print(f"load refused: {report.refused[0]}", file=sys.stderr)
+                return 1
+            written = report.written[0]
+            rows = written.nodes + written.rels
+            print(f"{args.file.name}: {objects} STIX objects -> {written.nodes} node rows, {written.rels} "
+                  f"relationship rows ({written.nodes_created} nodes, {written.rels_created} relationships "
+                  f"created) in {seconds:.2f} s (target <= {TARGET_SECONDS:.0f} s)", file=sys.stderr)
+            print("graph:", json.dumps(schema.stats(db), sort_keys=True), file=sys.stderr)
+            if args.reload:
+                again = time.perf_counter()
+                load_paths(db, [args.file], settings.batch_size)
+                print(f"reload (everything already present): {time.perf_counter() - again:.2f} s", file=sys.stderr)
+            print(json.dumps({"seconds": round(seconds, 2), "objects_per_s": round(objects / seconds),
+                              "rows_per_s": round(rows / seconds)}))
+            return 0 if seconds <= TARGET_SECONDS else 1
+        finally:
+            schema.reset(db)
 
 
 if __name__ == "__main__":
