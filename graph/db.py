@@ -47,11 +47,6 @@ class GraphDB:
             return [r.data() for r in tx.run(cypher, params or {})]
         return self.execute_read(work, timeout=timeout)
 
-    def read_records(self, cypher: str, params: dict | None = None) -> list[neo4j.Record]:
-        def work(tx):
-            return list(tx.run(cypher, params or {}))
-        return self.execute_read(work)
-
     def explain(self, cypher: str, params: dict | None = None) -> neo4j.ResultSummary:
         """The summary (query type, plan, notifications) of `EXPLAIN cypher`, in a READ
         transaction; nothing is executed."""

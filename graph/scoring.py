@@ -53,7 +53,6 @@ KIND_WEIGHTS = {
     "sector": 0.2,
     "country": 0.2,
 }
-ITEM_KINDS = ("tool",) + tuple(KIND_WEIGHTS)
 
 # Claims (outside blind mode): a claim counts at most CLAIM_MAX (log 20: "strong"), scaled by
 # the source's Admiralty reliability grade and its own stated confidence.
