@@ -118,6 +118,16 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
 
 
+# Values that are case-insensitive by nature; URLs, accounts and file names keep their case.
+CASE_INSENSITIVE_INFRA = frozenset({"domain", "hostname", "email", "md5", "sha1", "sha256"})
+
+
+def infrastructure_value(kind: str, value: str) -> str:
+    """The canonical spelling of an infrastructure value (its key is `kind:value`)."""
+    value = value.strip()
+    return value.lower() if kind in CASE_INSENSITIVE_INFRA else value
+
+
 def claim_key(incident: str, actor: str, source: str, stance: str, date: str | None) -> str:
     digest = hashlib.sha1("|".join([incident, actor, source, stance, date or ""]).encode()).hexdigest()
     return f"claim:{digest[:16]}"

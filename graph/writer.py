@@ -115,27 +115,21 @@ def write_batch(db: GraphDB, batch: Batch, batch_size: int = 5000,
 def write_prepared(db: GraphDB, prepared: Prepared, batch_size: int = 5000,
                    progress: Progress | None = None) -> WriteResult:
     nodes, rels = prepared.nodes, prepared.rels
-    total = sum(len(g) for g in nodes.values()) + sum(len(g) for g in rels.values())
     result = WriteResult(prepared.file, skipped=dict(prepared.skipped))
+    # Nodes before relationships, so every relationship finds both its ends.
+    groups = [(cypher.merge_nodes(label, _list_props(list(g.values()))), list(g.values()))
+              for label, g in nodes.items()]
+    groups += [(cypher.merge_rels(t, sl, el, _list_props(list(g.values()))), list(g.values()))
+               for (t, sl, el), g in rels.items()]
+    total = sum(len(rows) for _, rows in groups)
 
     def work(tx):
         _check_refs(tx, prepared.file, prepared.refs)
         done = 0
-        for label, group in nodes.items():
-            rows = list(group.values())
-            query = cypher.merge_nodes(label, _list_props(rows))
+        for query, rows in groups:
             for chunk in _chunks(rows, batch_size):
                 counters = tx.run(query, rows=chunk).consume().counters
                 result.nodes_created += counters.nodes_created
-                result.properties_set += counters.properties_set
-                done += len(chunk)
-                if progress:
-                    progress(done, total)
-        for (rel_type, start_label, end_label), group in rels.items():
-            rows = list(group.values())
-            query = cypher.merge_rels(rel_type, start_label, end_label, _list_props(rows))
-            for chunk in _chunks(rows, batch_size):
-                counters = tx.run(query, rows=chunk).consume().counters
                 result.rels_created += counters.relationships_created
                 result.properties_set += counters.properties_set
                 done += len(chunk)

@@ -24,7 +24,8 @@ from typing import Any
 
 from graph.countries import country_code, country_name
 from graph.errors import ValidationError
-from graph.model import GROUP_ID, SOFTWARE_ID, TECHNIQUE_ID, Batch, claim_key, normalise_name, slug
+from graph.model import (GROUP_ID, SOFTWARE_ID, TECHNIQUE_ID, Batch, claim_key, infrastructure_value,
+                         normalise_name, slug)
 from loaders.common import normalise_date
 
 ATTACK_GROUP_URL = re.compile(r"attack\.mitre\.org/groups/(G\d{4})\b", re.I)
@@ -131,24 +132,16 @@ class _ClusterWriter:
         return actors
 
     def profile(self, actors: list[tuple[str, str]], meta: dict) -> None:
-        for field in SPONSOR_FIELDS:
-            for text in _list(meta.get(field)):
-                code = country_code(str(text)) if isinstance(text, (str, int)) else None
-                if not code:
-                    self.batch.skip(f"'{field}' entries that are not countries")
-                    continue
-                self._country(code)
-                for actor in actors:
-                    self.batch.rel("SPONSORED_BY", actor, ("Country", code), sources=[self.source])
-        for field in VICTIM_FIELDS:
-            for text in _list(meta.get(field)):
-                code = country_code(str(text)) if isinstance(text, str) else None
-                if not code:
-                    self.batch.skip(f"'{field}' entries that are not countries")
-                    continue
-                self._country(code)
-                for actor in actors:
-                    self.batch.rel("TARGETS", actor, ("Country", code), sources=[self.source])
+        for rel_type, fields in (("SPONSORED_BY", SPONSOR_FIELDS), ("TARGETS", VICTIM_FIELDS)):
+            for field in fields:
+                for text in _list(meta.get(field)):
+                    code = country_code(str(text)) if isinstance(text, (str, int)) else None
+                    if not code:
+                        self.batch.skip(f"'{field}' entries that are not countries")
+                        continue
+                    self._country(code)
+                    for actor in actors:
+                        self.batch.rel(rel_type, actor, ("Country", code), sources=[self.source])
         for field in SECTOR_FIELDS:
             for text in _list(meta.get(field)):
                 if not isinstance(text, str) or not slug(text):
@@ -221,7 +214,6 @@ ATTRIBUTE_KINDS = {
     "md5": "md5", "sha1": "sha1", "sha256": "sha256", "filename": "filename", "AS": "asn",
     "port": None,
 }
-LOWERCASE_INFRA = {"domain", "hostname", "email", "md5", "sha1", "sha256"}
 THREAT_LEVELS = {"1": "high", "2": "medium", "3": "low", "4": "undefined"}
 # MISP tags state no confidence for an attribution; a creator's threat-actor tag without an
 # estimative-language tag is taken as "roughly even chance" (50). Estimative-language
@@ -365,7 +357,7 @@ class _EventReader:
             infra = ATTRIBUTE_KINDS.get(part)
             if not infra or not val.strip():
                 continue
-            val = val.strip().lower() if infra in LOWERCASE_INFRA else val.strip()
+            val = infrastructure_value(infra, val)
             key = f"{infra}:{val}"
             self.batch.node("Infrastructure", key, kind=infra, value=val, name=val, sources=[self.source])
             created = self._timestamp(attr.get("timestamp")) or self.date

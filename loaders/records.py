@@ -13,7 +13,7 @@ from graph.countries import country_code, country_name
 from graph.errors import ValidationError
 from graph.model import (ACTOR_KINDS, ADMIRALTY_RELIABILITY, AVAILABILITY, GROUP_ID, INFRA_KINDS,
                          SOFTWARE_ID, SOURCE_KINDS, STANCES, TECHNIQUE_ID, Batch, Ref, claim_key,
-                         normalise_name, slug)
+                         infrastructure_value, normalise_name, slug)
 from loaders.common import Fields, SeenKeys, base_suffix, open_text, parse_json_line
 
 KINDS = ("sources", "actors", "incidents", "claims")
@@ -39,7 +39,6 @@ CSV_LIST_SEP = ";"
 # Records per transaction when a CSV or JSON Lines file is streamed: about 30,000 rows, well
 # inside the transaction memory of a 512 MB heap.
 STREAM_CHUNK = 2000
-LOWERCASE_INFRA = {"domain", "hostname", "email", "md5", "sha1", "sha256"}
 
 
 def is_record_document(data: Any) -> bool:
@@ -359,9 +358,7 @@ class _Builder:
             item = {"kind": kind, "value": value}
         infra = Fields(self.path, f.record, item, ("kind", "value"))
         kind = infra.choice("kind", INFRA_KINDS, required=True)
-        value = infra.str("value", required=True)
-        if kind in LOWERCASE_INFRA:
-            value = value.lower()
+        value = infrastructure_value(kind, infra.str("value", required=True))
         key = f"{kind}:{value}"
         self.batch.node("Infrastructure", key, kind=kind, value=value, name=value)
         return ("Infrastructure", key)

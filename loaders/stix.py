@@ -30,7 +30,8 @@ from typing import Any
 
 from graph.countries import country_code, country_name
 from graph.errors import ValidationError
-from graph.model import CAMPAIGN_ID, GROUP_ID, SOFTWARE_ID, TECHNIQUE_ID, Batch, claim_key, normalise_name, slug
+from graph.model import (CAMPAIGN_ID, GROUP_ID, SOFTWARE_ID, TECHNIQUE_ID, Batch, claim_key,
+                         infrastructure_value, normalise_name, slug)
 from loaders.common import normalise_date
 
 # -- the source every ATT&CK row carries -------------------------------------------------------
@@ -144,19 +145,11 @@ PATTERN_KINDS = {
     ("file", "hashes.sha-256"): "sha256",
     ("file", "hashes.sha256"): "sha256",
 }
-LOWERCASE_INFRA = {"domain", "hostname", "email", "md5", "sha1", "sha256"}
 
 
 def is_stix_bundle(data: Any) -> bool:
     return isinstance(data, dict) and (data.get("type") == "bundle"
                                        or ("objects" in data and "spec_version" in data))
-
-
-def infra_key(kind: str, value: str) -> tuple[str, str]:
-    value = value.strip()
-    if kind in LOWERCASE_INFRA:
-        value = value.lower()
-    return kind, value
 
 
 def bundle_from_document(path: Path, data: Any) -> Batch:
@@ -382,7 +375,7 @@ class _BundleReader:
                            sources=[self.source], created=self._date(obj, "created"))
 
     def _infra_node(self, obj: dict, kind: str, value: str) -> tuple[str, str]:
-        kind, value = infra_key(kind, value)
+        value = infrastructure_value(kind, value)
         key = f"{kind}:{value}"
         self.batch.node("Infrastructure", key, kind=kind, value=value, name=value,
                         sources=[self.source], created=self._date(obj, "created"))
