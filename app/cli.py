@@ -116,7 +116,8 @@ def _load(db: GraphDB, paths: list, settings: Settings) -> LoadReport:
         if interactive and total > settings.batch_size:
             print(f"\r  {done}/{total} rows", end="" if done < total else "\n", file=sys.stderr, flush=True)
 
-    report = load_paths(db, paths, settings.batch_size, on_file=on_file, progress=progress)
+    report = load_paths(db, paths, settings.batch_size, on_file=on_file, progress=progress,
+                        concurrency=settings.write_concurrency)
     for r in report.written:
         skipped = "".join(f"; skipped {n} {why}" for why, n in sorted(r.skipped.items()))
         err(f"  {r.file}: created {r.nodes_created} nodes and {r.rels_created} relationships; "

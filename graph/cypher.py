@@ -22,16 +22,18 @@ def _rel_type(rel_type: str) -> str:
     return f"`{rel_type}`"
 
 
-def _union_lists(var: str, list_props: list[str]) -> str:
-    """SET clauses that merge list properties as set unions (order-independent, idempotent)."""
+def _list_sets(var: str, list_props: list[str], union: bool = True) -> str:
+    """SET clauses for list properties: set unions on MERGE (order-independent, idempotent),
+    plain values on CREATE (nothing to unite with)."""
     lines = []
     for prop in list_props:
         if prop not in LIST_PROPS:
             raise ValueError(f"list property {prop!r} is not in the graph model")
-        lines.append(
-            f"SET {var}.{prop} = CASE WHEN row.lists.{prop} IS NULL THEN {var}.{prop} "
-            f"ELSE coalesce({var}.{prop}, []) + "
-            f"[x IN row.lists.{prop} WHERE NOT x IN coalesce({var}.{prop}, [])] END")
+        value = (f"CASE WHEN row.lists.{prop} IS NULL THEN {var}.{prop} "
+                 f"ELSE coalesce({var}.{prop}, []) + "
+                 f"[x IN row.lists.{prop} WHERE NOT x IN coalesce({var}.{prop}, [])] END"
+                 if union else f"row.lists.{prop}")
+        lines.append(f"SET {var}.{prop} = {value}")
     return "\n".join(lines)
 
 
@@ -60,7 +62,7 @@ def merge_nodes(label: str, list_props: list[str]) -> str:
         "UNWIND $rows AS row",
         f"MERGE (n:{_label(label)} {{key: row.key}})",
         "SET n += row.props",
-        _union_lists("n", list_props),
+        _list_sets("n", list_props),
     ])
 
 
@@ -71,8 +73,46 @@ def merge_rels(rel_type: str, start_label: str, end_label: str, list_props: list
         f"MATCH (b:{_label(end_label)} {{key: row.end}})",
         f"MERGE (a)-[r:{_rel_type(rel_type)}]->(b)",
         "SET r += row.props",
-        _union_lists("r", list_props),
+        _list_sets("r", list_props),
     ])
+
+
+def create_nodes(label: str, list_props: list[str]) -> str:
+    """For keys the graph does not hold yet: CREATE skips MERGE's lookup-and-lock, and the
+    unique constraint still refuses a key another transaction created meanwhile."""
+    return "\n".join([
+        "UNWIND $rows AS row",
+        f"CREATE (n:{_label(label)} {{key: row.key}})",
+        "SET n += row.props",
+        _list_sets("n", list_props, union=False),
+    ])
+
+
+def create_rels(rel_type: str, start_label: str, end_label: str, list_props: list[str]) -> str:
+    """For relationships with an end node created in the same transaction: no such
+    relationship can exist yet, so MERGE's check of the end nodes' relationships is skipped."""
+    return "\n".join([
+        "UNWIND $rows AS row",
+        f"MATCH (a:{_label(start_label)} {{key: row.start}})",
+        f"MATCH (b:{_label(end_label)} {{key: row.end}})",
+        f"CREATE (a)-[r:{_rel_type(rel_type)}]->(b)",
+        "SET r += row.props",
+        _list_sets("r", list_props, union=False),
+    ])
+
+
+def in_concurrent_transactions(unwind_query: str, concurrency: int, rows_per_tx: int) -> str:
+    """`UNWIND $rows AS row <body>` as `CALL (row) { <body> } IN N CONCURRENT TRANSACTIONS`:
+    the server spreads the rows over N transactions at a time (Neo4j 5.21 or later)."""
+    head, body = unwind_query.split("\n", 1)
+    if head != "UNWIND $rows AS row":
+        raise ValueError("expected a query of the form UNWIND $rows AS row ...")
+    return (f"{head}\nCALL (row) {{\n{body}\n}} IN {int(concurrency)} CONCURRENT TRANSACTIONS "
+            f"OF {int(rows_per_tx)} ROWS")
+
+
+def existing_keys(label: str) -> str:
+    return f"UNWIND $keys AS k MATCH (n:{_label(label)} {{key: k}}) RETURN k"
 
 
 def missing_keys(label: str) -> str:
@@ -182,8 +222,9 @@ NODES_BY_ID = "MATCH (n) WHERE elementId(n) IN $ids RETURN n"
 SOURCE_NAMES = "MATCH (s:Source) WHERE s.key IN $keys RETURN s.key AS key, s.name AS name"
 
 # Incident lookup: exact key or external id first, then case-insensitive name/key substring.
-INCIDENT_BY_KEY = """
-MATCH (i:Incident) WHERE i.key = $text OR toUpper($text) IN coalesce(i.external_ids, [])
+INCIDENT_BY_KEY = "MATCH (i:Incident {key: $text}) RETURN i.key AS key, i.name AS name"
+INCIDENT_BY_EXTERNAL_ID = """
+MATCH (i:Incident) WHERE toUpper($text) IN coalesce(i.external_ids, [])
 RETURN i.key AS key, i.name AS name
 """
 INCIDENT_BY_NAME = """

@@ -37,6 +37,13 @@ class GraphDB:
         self.driver = driver
         self.database = database
         self.uri = uri
+        # Every session shares the bookmarks of the writes before it, so a read routed to a
+        # cluster secondary waits until it has them (a loader checking the keys the previous
+        # file wrote, the app reading what it just loaded). On one server it costs nothing.
+        self.bookmarks = GraphDatabase.bookmark_manager()
+
+    def _session(self, **config) -> neo4j.Session:
+        return self.driver.session(database=self.database, bookmark_manager=self.bookmarks, **config)
 
     def close(self) -> None:
         self.driver.close()
@@ -56,16 +63,16 @@ class GraphDB:
 
     def execute_read(self, work: Callable[[neo4j.ManagedTransaction], Any], timeout: float | None = None) -> Any:
         fn = neo4j.unit_of_work(timeout=timeout)(work) if timeout else work
-        with self.driver.session(database=self.database, default_access_mode=neo4j.READ_ACCESS) as s:
+        with self._session(default_access_mode=neo4j.READ_ACCESS) as s:
             return _translate(lambda: s.execute_read(fn), self.uri)
 
     def execute_write(self, work: Callable[[neo4j.ManagedTransaction], Any]) -> Any:
-        with self.driver.session(database=self.database) as s:
+        with self._session() as s:
             return _translate(lambda: s.execute_write(work), self.uri)
 
     def run_autocommit(self, cypher: str, params: dict | None = None) -> neo4j.SummaryCounters:
         """Schema commands and `CALL {...} IN TRANSACTIONS` need an auto-commit transaction."""
-        with self.driver.session(database=self.database) as s:
+        with self._session() as s:
             return _translate(lambda: s.run(cypher, params or {}).consume().counters, self.uri)
 
     def write(self, cypher: str, params: dict | None = None) -> neo4j.SummaryCounters:
@@ -83,7 +90,8 @@ def _translate(call: Callable[[], Any], uri: str) -> Any:
     except Neo4jError as exc:
         hint = ("raise ATTRIB_NEO4J_HEAP, or load smaller files" if "MemoryPool" in (exc.code or "")
                 else None)
-        raise DatabaseError(f"Neo4j refused the statement: {exc.code}: {exc.message}", hint=hint) from exc
+        raise DatabaseError(f"Neo4j refused the statement: {exc.code}: {exc.message}", hint=hint,
+                            code=exc.code) from exc
 
 
 def connect(settings: Settings) -> GraphDB:

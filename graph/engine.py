@@ -173,7 +173,7 @@ def rank(snap: Snapshot, evidence: IncidentEvidence, claims: list[ClaimInfo] | N
     for key in extra or {}:
         profiles.setdefault(key, Profile())
     actors = {k: snap.actors[k].actor() for k in profiles}
-    return rank_hypotheses(evidence.items, profiles, actors, extra)
+    return rank_hypotheses(evidence.items, profiles, actors, extra, stats=snap.stats(profiles))
 
 
 def hypotheses(db: GraphDB, incident: str, blind: bool = False, as_of: str | None = None,

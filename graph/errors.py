@@ -33,6 +33,10 @@ class Unavailable(AttribError):
 class DatabaseError(AttribError):
     """Neo4j refused or failed a statement (memory limit, timeout, constraint, syntax)."""
 
+    def __init__(self, message: str, hint: str | None = None, code: str | None = None):
+        super().__init__(message, hint)
+        self.code = code  # Neo4j's status code, e.g. Neo.ClientError.Schema.ConstraintValidationFailed
+
 
 class ValidationError(AttribError):
     """One input file is wrong; names the file, the record and the field."""

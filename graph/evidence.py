@@ -14,13 +14,13 @@ the group); statements are read only to be shown by `explain`.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable
 
 from graph import cypher
 from graph.db import GraphDB
-from graph.scoring import IMPLIED_COUNT, Actor, ClaimInfo, Item, Profile, make_item
+from graph.scoring import IMPLIED_COUNT, Actor, ClaimInfo, Item, Profile, Stats, Tally, make_item
 
 # The engine's queries name relationship types a graph may not hold yet (TARGETS before any
 # victim is loaded); the server's "unknown type" notices are not errors.
@@ -152,6 +152,23 @@ def profile_part(raw: Iterable[RawItem], links: Links, origin: str, as_of: str |
     return p
 
 
+def without(full: Profile, part: Profile, origin: str) -> Profile:
+    """`full` less one of the parts it was merged from: the same profile as merging the other
+    parts (counts are sums of 1 and 1/4, exact in floating point; an item's family follows
+    from its kind), at the cost of the part instead of all the others."""
+    out = Profile(Counter(full.counts), dict(full.origins), dict(full.families))
+    for key, count in part.counts.items():
+        left = out.counts[key] - count
+        if left > 0:
+            out.counts[key] = left
+            out.origins[key] = full.origins[key] - {origin}
+        else:
+            del out.counts[key]
+            out.origins.pop(key, None)
+            out.families.pop(key, None)
+    return out
+
+
 def merge(parts: Iterable[Profile]) -> Profile:
     out = Profile()
     for part in parts:
@@ -257,27 +274,42 @@ class Snapshot:
             self._cache["attributions"] = dict(out)
         return self._cache["attributions"]
 
-    def _profile(self, actor: str, exclude_incident: str | None) -> Profile:
-        incidents = sorted(i for i in self.attributions().get(actor, ()) if i != exclude_incident)
+    def _profile(self, actor: str) -> Profile:
+        incidents = sorted(self.attributions().get(actor, ()))
         return merge([self._part("USES", actor)] + [self._part(i) for i in incidents])
 
     def profiles(self, exclude_incident: str | None = None) -> dict[str, Profile]:
         """Each candidate actor's profile (groups and persons with any evidence), never counting
         `exclude_incident` (the incident under study) nor any claim about it. The full profiles
         are built once per snapshot; only the actors the incident is attributed to are rebuilt."""
-        if "profiles" not in self._cache:
-            full = {}
-            for key, actor in self.actors.items():
-                if (actor.kind or "group") in CANDIDATE_KINDS:
-                    full[key] = self._profile(key, None)
-            self._cache["profiles"] = full
-        full = self._cache["profiles"]
+        full = self._full_profiles()
         out = dict(full)
         if exclude_incident:
             for key, incidents in self.attributions().items():
                 if exclude_incident in incidents and key in full:
-                    out[key] = self._profile(key, exclude_incident)
+                    out[key] = without(full[key], self._part(exclude_incident), exclude_incident)
         return {k: p for k, p in out.items() if p.size}
+
+    def _full_profiles(self) -> dict[str, Profile]:
+        if "profiles" not in self._cache:
+            self._cache["profiles"] = {key: self._profile(key) for key, actor in self.actors.items()
+                                       if (actor.kind or "group") in CANDIDATE_KINDS}
+        return self._cache["profiles"]
+
+    def stats(self, profiles: dict[str, Profile]) -> Stats:
+        """Stats.of(profiles) for profiles this snapshot gave out: from a tally of the full
+        profiles, kept per snapshot, with the few that differ swapped."""
+        full = self._full_profiles()
+        if "tally" not in self._cache:
+            self._cache["tally"] = Tally()
+            for p in full.values():
+                self._cache["tally"].add(p)
+        tally = self._cache["tally"].copy()
+        for key, p in full.items():
+            if profiles.get(key) is not p:
+                tally.add(p, -1)
+                tally.add(profiles.get(key, Profile()))
+        return tally.stats()
 
     # -- claims and actors ---------------------------------------------------------------------------
     def claims_about(self, incident: str) -> list[ClaimInfo]:

@@ -156,18 +156,10 @@ class Stats:
     @classmethod
     def of(cls, profiles: Mapping[str, Profile]) -> "Stats":
         """Over the non-empty profiles (an actor known only from a claim has none)."""
-        df: Counter = Counter()
-        totals: Counter = Counter()
-        holders: Counter = Counter()
-        n = 0
+        tally = Tally()
         for p in profiles.values():
-            if p.size:
-                n += 1
-                df.update(p.counts.keys())
-                for family, size in p.family_sizes.items():
-                    totals[family] += size
-                    holders[family] += 1
-        return cls(n, df, {f: totals[f] / holders[f] for f in totals})
+            tally.add(p)
+        return tally.stats()
 
     def size_factor(self, profile: Profile, family: str) -> float:
         """(Lbar + MU) / (L + MU) within the family: the chance that one more of the actor's items
@@ -176,6 +168,35 @@ class Stats:
         size = profile.family_sizes.get(family, 0)
         mu = SIZE_SHRINK * mean
         return ((mean + mu) / (size + mu)) ** SIZE_POWER if size + mu > 0 else 1.0
+
+
+@dataclass
+class Tally:
+    """The integer sums behind `Stats`. A tally of many profiles is kept and copied, and the
+    few profiles that differ swapped in and out (`add(p, -1)`), instead of summing again;
+    integer sums make the result identical."""
+
+    n: int = 0
+    df: Counter = field(default_factory=Counter)
+    totals: Counter = field(default_factory=Counter)
+    holders: Counter = field(default_factory=Counter)
+
+    def add(self, profile: Profile, sign: int = 1) -> None:
+        if not profile.size:
+            return
+        self.n += sign
+        for key in profile.counts:
+            self.df[key] += sign
+        for family, size in profile.family_sizes.items():
+            self.totals[family] += sign * size
+            self.holders[family] += sign
+
+    def copy(self) -> "Tally":
+        return Tally(self.n, self.df.copy(), self.totals.copy(), self.holders.copy())
+
+    def stats(self) -> Stats:
+        # An item swapped out may stay in df with 0: a Counter reads the same as without it.
+        return Stats(self.n, self.df, {f: self.totals[f] / self.holders[f] for f in self.totals if self.holders[f]})
 
 
 def prior_contribution(n_candidates: int) -> float:
@@ -327,9 +348,11 @@ def fast_score(evidence: list[Item], by_key: Mapping[str, Item], base: float, pr
 
 
 def rank_hypotheses(evidence: list[Item], profiles: Mapping[str, Profile], actors: Mapping[str, Actor],
-                    extra: Mapping[str, list[Contribution]] | None = None) -> tuple[list[Hypothesis], Unknown]:
-    """Every candidate (an actor with a profile) scored and ranked, best first, plus the unknown."""
-    stats = Stats.of(profiles)
+                    extra: Mapping[str, list[Contribution]] | None = None,
+                    stats: Stats | None = None) -> tuple[list[Hypothesis], Unknown]:
+    """Every candidate (an actor with a profile) scored and ranked, best first, plus the unknown.
+    `stats`, if given, must equal Stats.of(profiles) (a caller that keeps a tally)."""
+    stats = stats or Stats.of(profiles)
     prior = prior_contribution(stats.n)
     prior_item = Contribution("prior", "prior", f"prior: one of {stats.n} known actors, or one the "
                               "graph does not know", 1.0, prior)

@@ -42,6 +42,8 @@ class Settings:
     # None: the port the instance used last time, else 7687.
     preferred_bolt_port: int | None
     batch_size: int
+    # Concurrent server transactions for the rows a big CSV / JSON Lines file adds (0: one).
+    write_concurrency: int
     query_timeout_s: int
     row_cap: int
     start_timeout_s: int
@@ -81,6 +83,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         pagecache=env.get("ATTRIB_NEO4J_PAGECACHE") or "256m",
         preferred_bolt_port=_env_int("ATTRIB_BOLT_PORT", 0) or None,
         batch_size=_env_int("ATTRIB_BATCH_SIZE", 5000),
+        write_concurrency=_env_int("ATTRIB_WRITE_CONCURRENCY", 2),
         query_timeout_s=_env_int("ATTRIB_QUERY_TIMEOUT", 10),
         row_cap=_env_int("ATTRIB_ROW_CAP", 5000),
         start_timeout_s=_env_int("ATTRIB_START_TIMEOUT", 120),

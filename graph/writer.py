@@ -14,7 +14,7 @@ from typing import Callable
 
 from graph import cypher
 from graph.db import GraphDB
-from graph.errors import UnknownReference
+from graph.errors import DatabaseError, UnknownReference
 from graph.model import LABELS, LIST_PROPS, REL_TYPES, Batch, Ref
 
 Progress = Callable[[int, int], None]
@@ -76,26 +76,42 @@ def prepare(batch: Batch) -> Prepared:
     """Group and deduplicate rows, and list the nodes that must already be in the graph."""
     nodes: dict[str, dict[str, dict]] = defaultdict(dict)
     for n in batch.nodes:
-        if n.label not in LABELS:
-            raise ValueError(f"{batch.file}: label {n.label!r} is not in the graph model")
-        scalars, lists = _split(n.props)
-        row = nodes[n.label].setdefault(n.key, {"key": n.key, "props": {}, "lists": {}})
-        _merge_into(row, scalars, lists)
+        _add_row(nodes[n.label], n.key, {"key": n.key}, n.props)
+    for label in nodes:
+        if label not in LABELS:
+            raise ValueError(f"{batch.file}: label {label!r} is not in the graph model")
     rels: dict[tuple[str, str, str], dict[tuple[str, str], dict]] = defaultdict(dict)
-    refs = list(batch.refs)
     for r in batch.rels:
-        if (r.start_label, r.end_label) not in REL_TYPES.get(r.type, ()):
-            raise ValueError(f"{batch.file}: ({r.start_label})-[:{r.type}]->({r.end_label}) "
-                             "is not in the graph model")
-        for label, key in ((r.start_label, r.start_key), (r.end_label, r.end_key)):
-            if key not in nodes.get(label, {}):
-                refs.append(Ref(label, key, record=f"{r.type} {r.start_key} -> {r.end_key}"))
-        scalars, lists = _split(r.props)
-        row = rels[(r.type, r.start_label, r.end_label)].setdefault(
-            (r.start_key, r.end_key), {"start": r.start_key, "end": r.end_key, "props": {}, "lists": {}})
-        _merge_into(row, scalars, lists)
-    refs = [ref for ref in refs if ref.key not in nodes.get(ref.label, {})]
-    return Prepared(batch.file, nodes, rels, refs, dict(batch.skipped))
+        ends = (r.start_key, r.end_key)
+        _add_row(rels[(r.type, r.start_label, r.end_label)], ends,
+                 {"start": r.start_key, "end": r.end_key}, r.props)
+    # A file names the same outside node (a source, say) thousands of times: one Ref each,
+    # the first place that names it.
+    refs: dict[tuple[str, str], Ref] = {}
+    for ref in batch.refs:
+        if ref.key not in nodes.get(ref.label, {}):
+            refs.setdefault((ref.label, ref.key), ref)
+    for (rel_type, start, end), group in rels.items():
+        if (start, end) not in REL_TYPES.get(rel_type, ()):
+            raise ValueError(f"{batch.file}: ({start})-[:{rel_type}]->({end}) is not in the graph model")
+        for label, position in ((start, 0), (end, 1)):
+            defined = nodes.get(label, {})
+            for pair in group:
+                if pair[position] not in defined and (label, pair[position]) not in refs:
+                    refs[(label, pair[position])] = Ref(label, pair[position],
+                                                        record=f"{rel_type} {pair[0]} -> {pair[1]}")
+    return Prepared(batch.file, nodes, rels, list(refs.values()), dict(batch.skipped))
+
+
+def _add_row(group: dict, key, row: dict, props: dict) -> None:
+    """Add a row's properties to its group: a new row as it is, a repeated one merged in."""
+    scalars, lists = _split(props)
+    existing = group.get(key)
+    if existing is None:
+        row["props"], row["lists"] = scalars, lists
+        group[key] = row
+    else:
+        _merge_into(existing, scalars, lists)
 
 
 def _list_props(rows: list[dict]) -> list[str]:
@@ -109,42 +125,150 @@ def _chunks(rows: list, size: int):
 
 def write_batch(db: GraphDB, batch: Batch, batch_size: int = 5000,
                 progress: Progress | None = None) -> WriteResult:
+    """Write a whole batch in one transaction: it lands whole or not at all."""
     return write_prepared(db, prepare(batch), batch_size, progress)
 
 
+CONSTRAINT_FAILED = "Neo.ClientError.Schema.ConstraintValidationFailed"
+
+
+@dataclass
+class _Step:
+    query: str
+    rows: list[dict]
+    create: bool  # rows new to the graph: CREATE, which concurrent transactions may share
+
+
 def write_prepared(db: GraphDB, prepared: Prepared, batch_size: int = 5000,
-                   progress: Progress | None = None) -> WriteResult:
-    nodes, rels = prepared.nodes, prepared.rels
+                   progress: Progress | None = None, concurrency: int = 0) -> WriteResult:
+    """Write one prepared batch.
+
+    concurrency 0: in one transaction, so the batch lands whole or not at all (a file that
+    was not validated beforehand). concurrency N: for a chunk of a file already validated
+    whole, rows new to the graph are created by the server in N concurrent transactions."""
     result = WriteResult(prepared.file, skipped=dict(prepared.skipped))
-    # Nodes before relationships, so every relationship finds both its ends.
-    groups = [(cypher.merge_nodes(label, _list_props(list(g.values()))), list(g.values()))
-              for label, g in nodes.items()]
-    groups += [(cypher.merge_rels(t, sl, el, _list_props(list(g.values()))), list(g.values()))
-               for (t, sl, el), g in rels.items()]
-    total = sum(len(rows) for _, rows in groups)
+    try:
+        if concurrency:
+            _write_concurrently(db, prepared, batch_size, progress, concurrency, result)
+        else:
+            _write_in_one_transaction(db, prepared, batch_size, progress, result, create_new=True)
+    except DatabaseError as exc:
+        if not concurrency and exc.code != CONSTRAINT_FAILED:
+            raise
+        # Two concurrent transactions deadlocked on a shared node, another client created one
+        # of our "new" keys after we looked, or the server lacks CALL IN CONCURRENT
+        # TRANSACTIONS: write the batch again, merging everything in one transaction. Rows
+        # already created are matched, so nothing is doubled.
+        again = WriteResult(prepared.file)
+        _write_in_one_transaction(db, prepared, batch_size, progress, again, create_new=False)
+        result.add(again)
+    result.nodes = sum(len(g) for g in prepared.nodes.values())
+    result.rels = sum(len(g) for g in prepared.rels.values())
+    return result
+
+
+def _count(result: WriteResult, counters) -> None:
+    result.nodes_created += counters.nodes_created
+    result.rels_created += counters.relationships_created
+    result.properties_set += counters.properties_set
+
+
+def _write_in_one_transaction(db: GraphDB, prepared: Prepared, batch_size: int,
+                              progress: Progress | None, result: WriteResult, create_new: bool) -> None:
+    total = _total(prepared)
 
     def work(tx):
+        # A retried transaction starts from zero: reset the counters on each attempt.
+        result.nodes_created = result.rels_created = result.properties_set = 0
         _check_refs(tx, prepared.file, prepared.refs)
+        existing = _existing_keys(tx, prepared, batch_size) if create_new else None
         done = 0
-        for query, rows in groups:
-            for chunk in _chunks(rows, batch_size):
-                counters = tx.run(query, rows=chunk).consume().counters
-                result.nodes_created += counters.nodes_created
-                result.rels_created += counters.relationships_created
-                result.properties_set += counters.properties_set
+        for step in _steps(prepared, existing):
+            for chunk in _chunks(step.rows, batch_size):
+                _count(result, tx.run(step.query, rows=chunk).consume().counters)
                 done += len(chunk)
                 if progress:
                     progress(done, total)
 
-    # A retried transaction starts from zero: reset the counters on each attempt.
-    def attempt(tx):
-        result.nodes_created = result.rels_created = result.properties_set = 0
-        work(tx)
+    db.execute_write(work)
 
-    db.execute_write(attempt)
-    result.nodes = sum(len(g) for g in nodes.values())
-    result.rels = sum(len(g) for g in rels.values())
-    return result
+
+def _write_concurrently(db: GraphDB, prepared: Prepared, batch_size: int, progress: Progress | None,
+                        concurrency: int, result: WriteResult) -> None:
+    def look(tx):
+        _check_refs(tx, prepared.file, prepared.refs)
+        return _existing_keys(tx, prepared, batch_size)
+
+    steps = _steps(prepared, db.execute_read(look))
+    total, done = _total(prepared), 0
+    # New nodes, then new relationships (each needs its new ends committed), each step by
+    # the server in concurrent transactions; then everything merged, in one transaction.
+    for step in (s for s in steps if s.create):
+        query = cypher.in_concurrent_transactions(step.query, concurrency, CONCURRENT_TX_ROWS)
+        for chunk in _chunks(step.rows, batch_size):
+            _count(result, db.run_autocommit(query, {"rows": chunk}))
+            done += len(chunk)
+            if progress:
+                progress(done, total)
+    merges = [s for s in steps if not s.create]
+
+    def work(tx):
+        counted = WriteResult(prepared.file)
+        for step in merges:
+            for chunk in _chunks(step.rows, batch_size):
+                _count(counted, tx.run(step.query, rows=chunk).consume().counters)
+        return counted
+
+    if merges:
+        result.add(db.execute_write(work))
+    if progress:
+        progress(total, total)
+
+
+# Rows per inner transaction of CALL { } IN CONCURRENT TRANSACTIONS: big enough that
+# commits are a small share, small enough that two of them rarely wait on the same node.
+CONCURRENT_TX_ROWS = 1000
+
+
+def _total(prepared: Prepared) -> int:
+    return sum(len(g) for g in prepared.nodes.values()) + sum(len(g) for g in prepared.rels.values())
+
+
+def _steps(prepared: Prepared, existing: dict[str, set[str]] | None) -> list[_Step]:
+    """The queries that write a batch, nodes before relationships. Keys the graph does not
+    hold yet are created, and so are relationships touching them (most rows of a first
+    load); the rest is merged, list properties united. existing None: merge everything."""
+    steps: list[_Step] = []
+    created: dict[str, set[str]] = {}
+    for label, group in prepared.nodes.items():
+        new, old = _split_rows(group.values(), lambda row: existing is not None
+                               and row["key"] not in existing.get(label, ()))
+        created[label] = {row["key"] for row in new}
+        steps.append(_Step(cypher.create_nodes(label, _list_props(new)), new, True))
+        steps.append(_Step(cypher.merge_nodes(label, _list_props(old)), old, False))
+    for (rel_type, start, end), group in prepared.rels.items():
+        new_start, new_end = created.get(start, set()), created.get(end, set())
+        new, old = _split_rows(group.values(),
+                               lambda row: row["start"] in new_start or row["end"] in new_end)
+        steps.append(_Step(cypher.create_rels(rel_type, start, end, _list_props(new)), new, True))
+        steps.append(_Step(cypher.merge_rels(rel_type, start, end, _list_props(old)), old, False))
+    return [step for step in steps if step.rows]
+
+
+def _split_rows(rows, is_new) -> tuple[list[dict], list[dict]]:
+    new, old = [], []
+    for row in rows:
+        (new if is_new(row) else old).append(row)
+    return new, old
+
+
+def _existing_keys(tx, prepared: Prepared, batch_size: int) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for label, group in prepared.nodes.items():
+        found[label] = set()
+        for chunk in _chunks(list(group), batch_size):
+            found[label].update(row["k"] for row in tx.run(cypher.existing_keys(label), keys=chunk))
+    return found
 
 
 def check_batch(db: GraphDB, batch: Batch) -> Prepared:

@@ -36,7 +36,9 @@ def run_load(paths: list[Path], base: Path | None = None) -> LoadReport:
         bar.progress(min(done / total, 1.0) if total else 1.0, text=f"{status['file']}: {done}/{total} rows")
 
     schema.init_schema(db)
-    report = load_paths(db, paths, load_settings().batch_size, on_file=on_file, progress=progress)
+    settings = load_settings()
+    report = load_paths(db, paths, settings.batch_size, on_file=on_file, progress=progress,
+                        concurrency=settings.write_concurrency)
     bar.progress(1.0, text="done")
     state.clear_caches()
     show_report(report, short)

@@ -58,8 +58,15 @@ def heap_used_mb(db) -> float | None:
         return None
 
 
-def run_project_loader(records: Path, env: dict) -> tuple[float, float]:
-    """Seconds and peak RSS (MB) of `attrib load DIR`, measured on that process alone (wait4)."""
+def server_cpu_s(server: LocalServer) -> float:
+    """CPU seconds (user + system) the Neo4j process has used so far."""
+    fields = Path(f"/proc/{server.status().pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_project_loader(records: Path, env: dict) -> tuple[float, float, float]:
+    """Seconds, peak RSS (MB) and CPU seconds of `attrib load DIR`, measured on that process
+    alone (wait4)."""
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "app.cli", "load", str(records)], env=env,
                             cwd=Path(__file__).resolve().parents[2], stderr=subprocess.DEVNULL)
@@ -68,7 +75,7 @@ def run_project_loader(records: Path, env: dict) -> tuple[float, float]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         sys.exit(f"attrib load {records} failed (exit {proc.returncode})")
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def run_load_csv(db, server: LocalServer, files) -> float:
@@ -115,11 +122,14 @@ def bench_size(size: int, settings, server: LocalServer, work: Path, seed: int, 
 
     log("  project loader (attrib load)")
     server.recreate_database()
-    ours_s, rss_mb = run_project_loader(records, env)
+    cpu_before = server_cpu_s(server)
+    ours_s, rss_mb, python_cpu = run_project_loader(records, env)
+    neo4j_cpu = server_cpu_s(server) - cpu_before
     db = connect(settings)
     counts = schema.stats(db)
     rows = rows_of(counts)
     result.update(rows=rows, project_s=round(ours_s, 1), project_rows_per_s=round(rows / ours_s),
+                  project_python_cpu_s=round(python_cpu, 1), project_neo4j_cpu_s=round(neo4j_cpu, 1),
                   python_peak_rss_mb=round(rss_mb), neo4j_heap_used_mb=heap_used_mb(db),
                   store_mb=round(server.store_size_mb()))
     if scoring and size <= 100000:
@@ -136,11 +146,13 @@ def bench_size(size: int, settings, server: LocalServer, work: Path, seed: int, 
     log("  LOAD CSV with CALL { } IN TRANSACTIONS")
     server.recreate_database()
     db = connect(settings)
+    cpu_before = server_cpu_s(server)
     load_csv_s = run_load_csv(db, server, files)
+    load_csv_cpu = server_cpu_s(server) - cpu_before
     same_csv = schema.stats(db) == counts
     db.close()
     result.update(load_csv_s=round(load_csv_s, 1), load_csv_rows_per_s=round(rows / load_csv_s),
-                  load_csv_same_graph=same_csv)
+                  load_csv_neo4j_cpu_s=round(load_csv_cpu, 1), load_csv_same_graph=same_csv)
 
     log("  neo4j-admin database import full")
     server.stop()
