@@ -136,7 +136,7 @@ CONSTRAINT_FAILED = "Neo.ClientError.Schema.ConstraintValidationFailed"
 class _Step:
     query: str
     rows: list[dict]
-    create: bool  # rows new to the graph: CREATE, which concurrent transactions may share
+    create: bool  # rows new to the graph, CREATEd: safe to split over concurrent transactions
 
 
 def write_prepared(db: GraphDB, prepared: Prepared, batch_size: int = 5000,
