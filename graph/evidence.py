@@ -281,7 +281,8 @@ class Snapshot:
     def profiles(self, exclude_incident: str | None = None) -> dict[str, Profile]:
         """Each candidate actor's profile (groups and persons with any evidence), never counting
         `exclude_incident` (the incident under study) nor any claim about it. The full profiles
-        are built once per snapshot; only the actors the incident is attributed to are rebuilt."""
+        are built once per snapshot; the incident's own part is taken out of the profiles of the
+        actors it is attributed to."""
         full = self._full_profiles()
         out = dict(full)
         if exclude_incident:

@@ -26,16 +26,6 @@ class LoadReport:
         return not self.refused
 
 
-def load_paths(db: GraphDB, paths: list[str | Path], batch_size: int = 5000,
-               on_file: Callable[[Path], None] | None = None,
-               progress: Progress | None = None, concurrency: int = 2) -> LoadReport:
-    """Load files and directories; a wrong file is refused whole, the others still load."""
-    report = LoadReport()
-    with _fewer_collections():
-        _load(db, paths, batch_size, on_file, progress, concurrency, report)
-    return report
-
-
 @contextmanager
 def _fewer_collections():
     """Parsing makes millions of small dicts and lists that live until their chunk is
@@ -49,13 +39,17 @@ def _fewer_collections():
         gc.set_threshold(*thresholds)
 
 
-def _load(db: GraphDB, paths: list[str | Path], batch_size: int, on_file: Callable[[Path], None] | None,
-          progress: Progress | None, concurrency: int, report: LoadReport) -> None:
+@_fewer_collections()
+def load_paths(db: GraphDB, paths: list[str | Path], batch_size: int = 5000,
+               on_file: Callable[[Path], None] | None = None,
+               progress: Progress | None = None, concurrency: int = 2) -> LoadReport:
+    """Load files and directories; a wrong file is refused whole, the others still load."""
+    report = LoadReport()
     try:
         files = expand_paths(paths)
     except ValidationError as exc:
         report.refused.append(exc)
-        return
+        return report
     # Streamed record files in dependency order (sources, actors, incidents, claims), so a big
     # claims.csv is not validated once in vain before incidents.csv; other files keep their order.
     files = sorted(files, key=lambda p: kind_rank(p) if is_streamed(p) else -1)
@@ -77,6 +71,7 @@ def _load(db: GraphDB, paths: list[str | Path], batch_size: int, on_file: Callab
             report.refused.extend(exc for _, exc in waiting)
             break
         pending = [path for path, _ in waiting]
+    return report
 
 
 def _load_file(db: GraphDB, path: Path, batch_size: int, progress: Progress | None,

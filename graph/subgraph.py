@@ -194,7 +194,8 @@ def resolve_incident(db: GraphDB, text: str) -> dict:
     if not text:
         raise NotFound("no incident given", hint="give an incident key or part of its name")
     # The key (an index seek) first: the other two read every incident.
-    rows = db.read(cypher.INCIDENT_BY_KEY, {"text": text}) or db.read(cypher.INCIDENT_BY_EXTERNAL_ID, {"text": text})
+    rows = (db.read(cypher.INCIDENT_BY_KEY, {"text": text})
+            or db.read(cypher.INCIDENT_BY_EXTERNAL_ID, {"text": text}))
     if len(rows) == 1:
         return rows[0]
     rows = rows or db.read(cypher.INCIDENT_BY_NAME, {"text": text})

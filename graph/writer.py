@@ -173,22 +173,33 @@ def _count(result: WriteResult, counters) -> None:
     result.properties_set += counters.properties_set
 
 
+Run = Callable[[str, list[dict]], object]  # (query, rows) -> the summary counters
+
+
+def _in(tx) -> Run:
+    return lambda query, rows: tx.run(query, rows=rows).consume().counters
+
+
+def _run_steps(run: Run, steps: list[_Step], batch_size: int, result: WriteResult,
+               progress: Progress | None, done: int, total: int) -> int:
+    """Run each step's rows `batch_size` at a time; returns the rows done so far."""
+    for step in steps:
+        for chunk in _chunks(step.rows, batch_size):
+            _count(result, run(step.query, chunk))
+            done += len(chunk)
+            if progress:
+                progress(done, total)
+    return done
+
+
 def _write_in_one_transaction(db: GraphDB, prepared: Prepared, batch_size: int,
                               progress: Progress | None, result: WriteResult, create_new: bool) -> None:
-    total = _total(prepared)
-
     def work(tx):
         # A retried transaction starts from zero: reset the counters on each attempt.
         result.nodes_created = result.rels_created = result.properties_set = 0
         _check_refs(tx, prepared.file, prepared.refs)
         existing = _existing_keys(tx, prepared, batch_size) if create_new else None
-        done = 0
-        for step in _steps(prepared, existing):
-            for chunk in _chunks(step.rows, batch_size):
-                _count(result, tx.run(step.query, rows=chunk).consume().counters)
-                done += len(chunk)
-                if progress:
-                    progress(done, total)
+        _run_steps(_in(tx), _steps(prepared, existing), batch_size, result, progress, 0, _total(prepared))
 
     db.execute_write(work)
 
@@ -200,29 +211,24 @@ def _write_concurrently(db: GraphDB, prepared: Prepared, batch_size: int, progre
         return _existing_keys(tx, prepared, batch_size)
 
     steps = _steps(prepared, db.execute_read(look))
-    total, done = _total(prepared), 0
+    total = _total(prepared)
+
+    def concurrently(query: str, rows: list[dict]):
+        return db.run_autocommit(cypher.in_concurrent_transactions(query, concurrency, CONCURRENT_TX_ROWS),
+                                 {"rows": rows})
+
     # New nodes, then new relationships (each needs its new ends committed), each step by
     # the server in concurrent transactions; then everything merged, in one transaction.
-    for step in (s for s in steps if s.create):
-        query = cypher.in_concurrent_transactions(step.query, concurrency, CONCURRENT_TX_ROWS)
-        for chunk in _chunks(step.rows, batch_size):
-            _count(result, db.run_autocommit(query, {"rows": chunk}))
-            done += len(chunk)
-            if progress:
-                progress(done, total)
+    done = _run_steps(concurrently, [s for s in steps if s.create], batch_size, result, progress, 0, total)
     merges = [s for s in steps if not s.create]
 
     def work(tx):
-        counted = WriteResult(prepared.file)
-        for step in merges:
-            for chunk in _chunks(step.rows, batch_size):
-                _count(counted, tx.run(step.query, rows=chunk).consume().counters)
+        counted = WriteResult(prepared.file)  # a retried transaction counts from zero
+        _run_steps(_in(tx), merges, batch_size, counted, progress, done, total)
         return counted
 
     if merges:
         result.add(db.execute_write(work))
-    if progress:
-        progress(total, total)
 
 
 # Rows per inner transaction of CALL { } IN CONCURRENT TRANSACTIONS: big enough that

@@ -76,12 +76,10 @@ def run_project_loader(records: Path, env: dict) -> tuple[float, float, float]:
     peak_kb = 0
     status_file = Path(f"/proc/{proc.pid}/status")
     while True:
-        try:
-            fields = dict(line.split(":", 1) for line in status_file.read_text().splitlines())
-            if "VmHWM" in fields:
-                peak_kb = max(peak_kb, int(fields["VmHWM"].split()[0]))
-        except (FileNotFoundError, ProcessLookupError):
-            pass
+        # Readable until wait4 reaps the child; an exited (zombie) child has no VmHWM line.
+        fields = dict(line.split(":", 1) for line in status_file.read_text().splitlines())
+        if "VmHWM" in fields:
+            peak_kb = max(peak_kb, int(fields["VmHWM"].split()[0]))
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
