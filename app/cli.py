@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from graph import schema
+from graph import backup, schema, scoring
 from graph.db import GraphDB, connect
 from graph.errors import AttribError
 from graph.bulk import bulk_load
@@ -17,7 +17,7 @@ from graph.reads import incidents_with_claims
 from graph.server import LocalServer
 from graph.settings import SEED_DIR, Settings, load_settings
 from loaders import expand_paths, iter_batches
-from app.cli_loaders import add_attack_options, attack_paths
+from app.cli_loaders import add_attack_options, add_taxii_options, attack_paths
 from loaders.download import forget
 
 
@@ -28,6 +28,8 @@ COMMAND_MODULES: list[str] = [
     "app.cli_app",
     "app.cli_query",
     "app.cli_engine",
+    "app.cli_backup",
+    "app.cli_extract",
 ]
 
 
@@ -49,9 +51,19 @@ def cmd_neo4j(args, settings: Settings) -> int:
         if not settings.external:
             err("Neo4j stopped" if stopped else "Neo4j was not running")
         return 0
+    if args.action == "restart":  # also ends runaway console queries (see `attrib neo4j status`)
+        started = time.monotonic()
+        status = server.restart()
+        if status.state == "running":
+            err(f"restarted in {time.monotonic() - started:.1f} s")
+        return 0
     if args.action == "status":
         status = server.status()
         print(status.describe())
+        if status.state in ("running", "external"):
+            from app.cli_query import print_runaways
+
+            print_runaways(settings)
         return 0 if status.state in ("running", "external") else 3
     if args.action == "env":
         if settings.external:
@@ -78,7 +90,16 @@ def cmd_init(args, settings: Settings) -> int:
 def cmd_reset(args, settings: Settings) -> int:
     if not args.yes:
         err("refusing to delete every node without --yes (attrib reset --yes)")
+        err("  to keep what is there, back it up first: attrib backup FILE (attrib restore FILE "
+            "brings it back)")
         return 1
+    if not args.no_backup:
+        with open_db(settings) as db:
+            curated = backup.has_hand_curated(db)
+        if curated:  # hand-made incidents and claims exist nowhere else: keep a copy first
+            err(f"the graph holds records loaded by hand; backing it up to {settings.backup_dir} "
+                f"first (the last {backup.KEEP_AUTOMATIC} are kept; --no-backup skips this)")
+            err("  " + backup.automatic_backup(settings, log=err).describe("backed up"))
     with open_db(settings) as db:
         deleted = schema.reset(db)
     err(f"deleted {deleted} nodes and their relationships")
@@ -172,8 +193,9 @@ def print_blind_view(db: GraphDB, incident: str) -> None:
     result = engine.hypotheses(db, incident, blind=True, top=3)
     print(f"\nBlind mode, {result.incident.name}: ignoring every claim about it, the evidence points to")
     for h in result.hypotheses:
-        print(f"    #{h.rank}  {h.score:+.2f}  {h.verdict:<12} {h.actor.name}")
-    print(f"        {result.unknown.score:+.2f}  {result.unknown.verdict:<12} an actor the graph does not know")
+        print(f"    #{h.rank}  {h.score:+.2f}  {scoring.percent(h.probability):>4}  {h.verdict:<12} {h.actor.name}")
+    print(f"        {result.unknown.score:+.2f}  {scoring.percent(result.unknown.probability):>4}  "
+          f"{result.unknown.verdict:<12} an actor the graph does not know")
     print(f"(why: attrib explain {incident}; attrib hypotheses {incident} --blind)")
 
 
@@ -208,19 +230,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     neo = sub.add_parser("neo4j", help="manage the local Neo4j server")
-    neo.add_argument("action", choices=["start", "stop", "status", "env"])
+    neo.add_argument("action", choices=["start", "stop", "restart", "status", "env"])
     neo.set_defaults(func=cmd_neo4j)
 
     sub.add_parser("init", help="create constraints and indexes (idempotent)").set_defaults(func=cmd_init)
 
     reset = sub.add_parser("reset", help="delete all data")
     reset.add_argument("--yes", action="store_true", help="really delete everything")
+    reset.add_argument("--no-backup", action="store_true",
+                       help="skip the automatic backup of a graph with hand-loaded records")
     reset.set_defaults(func=cmd_reset)
 
     load = sub.add_parser("load", help="load record files, STIX bundles, MISP events and galaxies")
     load.add_argument("paths", nargs="+", metavar="PATH",
-                      help="files or directories; 'attack' downloads a public MITRE ATT&CK release")
+                      help="files or directories; 'attack' downloads a public MITRE ATT&CK release; "
+                           "'taxii URL' pulls a TAXII 2.1 collection")
     add_attack_options(load)
+    add_taxii_options(load)
     load.add_argument("--bulk", action="store_true",
                       help="first load into an empty local database through neo4j-admin import "
                            "(faster for millions of rows; any bad file refuses the whole load)")

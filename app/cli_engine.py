@@ -5,7 +5,7 @@ import json
 import textwrap
 
 from graph import engine
-from graph.scoring import display
+from graph.scoring import display, percent
 from graph.settings import Settings
 
 
@@ -81,22 +81,25 @@ def print_hypotheses(result: engine.HypothesesResult, items_per_actor: int = 4) 
     if result.as_of:
         mode += f", as of {result.as_of}"
     _header(result.incident, mode)
-    print(f"\n  {'#':>3}  {'score':>7}  {'verdict':<12} actor ({len(result.ranking)} candidates)")
+    print(f"  most likely: {result.headline}")
+    print(f"\n  {'#':>3}  {'score':>7}  {'prob':>5}  {'verdict':<12} actor ({len(result.ranking)} candidates)")
     for h in result.hypotheses:
-        print(f"  {h.rank:>3}  {h.score:>+7.2f}  {h.verdict:<12} {display(h.actor)} [{h.actor.key}]")
+        print(f"  {h.rank:>3}  {h.score:>+7.2f}  {percent(h.probability):>5}  {h.verdict:<12} {display(h.actor)} "
+              f"[{h.actor.key}]")
         shown = sorted((c for c in h.items if c.contribution > 0), key=lambda c: -c.contribution)
         for c in shown[:items_per_actor]:
             name = f" {c.name}" if c.name and c.name != c.key else ""
-            print(f"  {'':>24}{c.contribution:+6.2f}  {c.kind} {c.key}{name}")
+            print(f"  {'':>31}{c.contribution:+6.2f}  {c.kind} {c.key}{name}")
         against = [c for c in h.items if c.contribution < 0 and c.kind != "prior"]
         prior = next((c for c in h.items if c.kind == "prior"), None)
         rest = f"{sum(c.contribution for c in against):+6.2f}  {len(against)} item(s) against"
         if prior:
             rest += f"; prior {prior.contribution:+.2f}"
-        print(f"  {'':>24}{rest}")
+        print(f"  {'':>31}{rest}")
     u = result.unknown
-    print(f"  {'-':>3}  {0.0:>+7.2f}  {u.verdict:<12} an actor the graph does not know "
+    print(f"  {'-':>3}  {0.0:>+7.2f}  {percent(u.probability):>5}  {u.verdict:<12} an actor the graph does not know "
           f"(margin over the best named actor {u.margin:+.2f})")
+    print(_wrap(f"why: {u.explanation}", " " * 7))
 
 
 def _wrap(text: str, indent: str) -> str:
@@ -110,8 +113,8 @@ def print_assessment(a, title: str) -> None:
     if a.represented_by:
         best = a.represented_by[0]
         via = "" if best.actor.key == a.actor.key else f" through {best.actor.name}"
-        print(f"  blind rank of {a.actor.name}: #{best.rank} of {a.candidates}{via}, score {best.score:+.2f} "
-              f"({best.verdict})")
+        print(f"  blind rank of {a.actor.name}: #{best.rank} of {a.candidates}{via}, score {best.score:+.2f}, "
+              f"probability {percent(best.probability)} ({best.verdict})")
     else:
         print(f"  blind rank of {a.actor.name}: none (no profile to compare with)")
     for label, points, sign in (("supports", a.supports, "+"), ("weakens", a.weakens, "-")):
@@ -133,8 +136,10 @@ def print_explanation(x: engine.Explanation) -> None:
     if x.hypothetical:
         print_assessment(x.hypothetical, f"Hypothesis (no claim names it): {x.hypothetical.actor.name} "
                                          f"[{x.hypothetical.actor.key}]")
-    print(f"\nAlternatives: what the evidence alone points to ({len(x.blind.ranking)} candidates)")
+    print(f"\nAlternatives: what the evidence alone points to ({len(x.blind.ranking)} candidates): "
+          f"{x.blind.headline}")
     for h in x.blind.ranking[:x.alternatives]:
-        print(f"  {h.rank:>3}  {h.score:>+7.2f}  {h.verdict:<12} {display(h.actor)} [{h.actor.key}]")
+        print(f"  {h.rank:>3}  {h.score:>+7.2f}  {percent(h.probability):>5}  {h.verdict:<12} {display(h.actor)} "
+              f"[{h.actor.key}]")
     u = x.blind.unknown
-    print(f"  {'-':>3}  {0.0:>+7.2f}  {u.verdict:<12} an actor the graph does not know")
+    print(f"  {'-':>3}  {0.0:>+7.2f}  {percent(u.probability):>5}  {u.verdict:<12} an actor the graph does not know")

@@ -4,13 +4,17 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+from app import exports
+from app.exports.style import TLP_LEVELS
 from graph import saved_queries
-from graph.console import ConsoleResult, display_text, run_query
-from graph.errors import ValidationError
+from graph.console import ConsoleResult, display_text, run_query, runaway_transactions, short_status
+from graph.errors import DatabaseError, Unavailable, ValidationError
 from graph.settings import Settings
-from graph.subgraph import incident_subgraph
+from graph.matrix import actors_subgraph
+from graph.subgraph import actor_subgraph, incident_subgraph
 
 
 def register(sub) -> None:
@@ -27,21 +31,24 @@ def register(sub) -> None:
     q.add_argument("--list", action="store_true", help="list the saved queries and their parameters")
     q.set_defaults(func=cmd_query)
 
-    e = sub.add_parser("export", help="export an incident's graph or a query's graph for briefings",
-                       description="PNG (2x), SVG, PDF: a briefing figure with title, legend, date, TLP "
-                                   "banner and source footnote; HTML: interactive, offline; GraphML; CSV "
-                                   "(-o X.zip: one zip with nodes.csv and edges.csv; else X.nodes.csv and "
-                                   "X.edges.csv).")
-    what = e.add_mutually_exclusive_group(required=True)
+    e = sub.add_parser("export", help="export an incident's graph or a query's graph for briefings and other tools",
+                       description="; ".join(f"{f.name}: {f.description}" for f in exports.REGISTRY.values())
+                                   + ". CSV: -o X.zip writes one zip with nodes.csv and edges.csv, else "
+                                     "X.nodes.csv and X.edges.csv.")
+    what = e.add_mutually_exclusive_group()  # or --actor alone: that actor's neighbourhood
     what.add_argument("--incident", metavar="NAME|KEY", help="an incident key, external id or part of its name")
     what.add_argument("--query", metavar="NAME|FILE", help="a saved query (or .cypher file) whose result to draw")
+    what.add_argument("--actors", metavar="A,B,C", help="actors to compare (names, aliases, IDs or keys; "
+                                                        "--format navigator: a comparison layer)")
     e.add_argument("--param", "-p", action="append", default=[], metavar="K=V", help="query parameter; repeatable")
-    e.add_argument("--format", "-f", choices=["png", "svg", "pdf", "html", "graphml", "csv"],
-                   help="output format (default: from the -o suffix)")
+    e.add_argument("--format", "-f", choices=exports.FORMATS,
+                   help="output format (default: from the -o suffix; .json is stix)")
     e.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write")
+    e.add_argument("--actor", metavar="NAME", help="an actor to set the incident against (--format navigator); "
+                                                  "alone: export that actor (its profile and the claims naming it)")
     e.add_argument("--title", help="figure title (default: the incident's or query's title)")
-    e.add_argument("--tlp", choices=["clear", "green", "amber", "amber+strict", "red"], default="clear",
-                   help="Traffic Light Protocol marking for the banner (default clear)")
+    e.add_argument("--tlp", choices=["none", *TLP_LEVELS], default="clear",
+                   help="Traffic Light Protocol marking (default clear; none: no marking)")
     e.set_defaults(func=cmd_export)
 
 
@@ -111,6 +118,27 @@ def cmd_query(args, settings: Settings) -> int:
     return 0
 
 
+def print_runaways(settings: Settings) -> None:
+    """For `attrib neo4j status`: transactions the server terminated (or that ran past the
+    console's timeout) but is still executing."""
+    from app.cli import open_db
+
+    try:
+        with open_db(settings) as db:
+            runaways = runaway_transactions(db, settings)
+    except (Unavailable, DatabaseError) as exc:
+        print(f"could not list the server's transactions: {exc.message}")
+        return
+    if not runaways:
+        print("no runaway transactions")
+        return
+    print(f"{len(runaways)} runaway transaction(s), terminated or past the console's timeout but still executing:")
+    for t in runaways:
+        print(f"  {t['id']}  {t['seconds']} s  {short_status(t['status'])}  {cell(t['query'], 70)}")
+    print("  end them with: attrib neo4j restart" if not settings.external else
+          "  ask the server's administrator to TERMINATE TRANSACTION them or restart the server")
+
+
 def _csv_cell(value) -> str:
     if value is None:
         return ""
@@ -141,26 +169,33 @@ def print_table(result: ConsoleResult) -> None:
 # -- export ---------------------------------------------------------------------------------------
 def cmd_export(args, settings: Settings) -> int:
     from app.cli import open_db
-    from app.export import FORMATS, ExportError, export
 
-    fmt = args.format or Path(args.output).suffix.lower().lstrip(".")
-    if fmt == "zip":
-        fmt = "csv"
-    if fmt not in FORMATS:
-        raise ExportError(f"cannot tell the format from {args.output!r}", hint=f"pass --format ({', '.join(FORMATS)})")
+    fmt = exports.get(args.format) if args.format else exports.format_for_path(args.output)
+    actors = tuple(a.strip() for a in (args.actors or "").split(",") if a.strip())
+    options = exports.Options(title=args.title, tlp=args.tlp, actor=args.actor, actors=actors)
     with open_db(settings) as db:
-        if args.incident:
+        if args.actors is not None:
+            if not actors:
+                raise ValidationError("--actors", "name at least one actor", hint="e.g. --actors 'Lazarus Group,APT28'")
+            sub = actors_subgraph(db, list(actors))
+        elif args.incident:
             if args.param:
                 raise ValidationError("--param", "--param goes with --query, not --incident")
             sub = incident_subgraph(db, args.incident)
-        else:
+        elif args.query:
             cypher, params, title = resolve(args.query, args.param)
             result = run_query(db, cypher, params, settings=settings, connect=True)
             for notice in result.notices:
                 _err(f"notice: {notice}")
             sub = result.graph
             sub.title = title
-    written = export(sub, fmt, args.output, title=args.title, tlp=args.tlp)
+        elif args.actor:
+            sub = actor_subgraph(db, args.actor)
+            options = replace(options, actor=None)
+        else:
+            raise ValidationError("--incident", "say what to export",
+                                  hint="give --incident, --query, --actors or --actor")
+        written = exports.export(sub, fmt.name, args.output, options, db=db)
     for path in written:
-        _err(f"wrote {path} ({fmt}, {len(sub.nodes)} nodes, {len(sub.edges)} relationships)")
+        _err(f"wrote {path} ({fmt.name}, {len(sub.nodes)} nodes, {len(sub.edges)} relationships)")
     return 0

@@ -2,17 +2,20 @@
 and helpers that keep data strings inert (escaped) on their way to the screen."""
 from __future__ import annotations
 
+import logging
 import re
+import threading
 
 import streamlit as st
 
 from graph import explore
 from graph.db import GraphDB, connect
-from graph.errors import AttribError
+from graph.errors import AttribError, Unavailable
 from graph.settings import load_settings
 
 # Lists for pickers change only when something is loaded; the Load page clears them.
 LIST_TTL_S = 120
+log = logging.getLogger(__name__)
 
 
 @st.cache_resource(show_spinner=False)
@@ -21,12 +24,29 @@ def _connect() -> GraphDB:
 
 
 def get_db() -> GraphDB:
-    """The process-wide GraphDB; on failure the page shows what to do and stops."""
+    """The process-wide GraphDB, checked with one round trip on every page run (so a server
+    that went away shows as one clear error within seconds, not as a spinner); on failure the
+    page shows what to do and stops."""
     try:
-        return _connect()
+        db = _connect()
+        try:
+            db.check()
+        except Unavailable:  # a driver made before the server went away: connect afresh, once
+            _connect.clear()
+            db = _connect()
+            db.check()
+        return db
     except AttribError as exc:
-        show_error(exc)
+        lost(exc)
         st.stop()
+
+
+def lost(exc: AttribError) -> None:
+    """Show an error a page did not handle; if the server is gone, drop the cached driver so the
+    next run connects afresh (a local server may come back on another port)."""
+    if isinstance(exc, Unavailable):
+        _connect.clear()
+    show_error(exc)
 
 
 def show_error(exc: AttribError) -> None:
@@ -67,8 +87,14 @@ def _scores(_db: GraphDB, incident: str, blind: bool, as_of: str | None, version
     from graph import engine
 
     return (engine.hypotheses(_db, incident, blind=blind, as_of=as_of, top=10),
-            engine.explain(_db, incident, as_of=as_of),
             engine.ach_matrix(_db, incident, blind=blind, top=5, as_of=as_of))
+
+
+@st.cache_resource(ttl=600, max_entries=64, show_spinner=False)
+def _explanation(_db: GraphDB, incident: str, as_of: str | None, version: tuple):
+    from graph import engine
+
+    return engine.explain(_db, incident, as_of=as_of)  # blind by definition: one per incident and date
 
 
 def scores(db: GraphDB, incident: str, blind: bool, as_of: str | None):
@@ -76,7 +102,64 @@ def scores(db: GraphDB, incident: str, blind: bool, as_of: str | None):
     (every widget click reruns the page; the engine's answer for the same question is the same)."""
     from graph.evidence import read_version
 
-    return _scores(db, incident, blind, as_of, tuple(read_version(db)))
+    _wait_for_warm_up()
+    version = tuple(read_version(db))
+    hyps, ach = _scores(db, incident, blind, as_of, version)
+    return hyps, _explanation(db, incident, as_of, version), ach
+
+
+@st.cache_resource(ttl=600, max_entries=32, show_spinner=False)
+def _incident_view(_db: GraphDB, incident: str, name: str, as_of: str | None, version: tuple):
+    from app.exports.html import render_html
+    from graph.subgraph import incident_subgraph
+
+    sub = incident_subgraph(_db, incident, as_of=as_of)
+    return sub, render_html(sub, title=name, height_px=520), explore.incident_claims(_db, incident)
+
+
+def incident_view(db: GraphDB, incident: str, name: str, as_of: str | None):
+    """(subgraph, its interactive HTML, the claims) of one incident as known on `as_of`, kept per
+    incident while the graph is unchanged: switching back and forth redraws nothing anew."""
+    from graph.evidence import read_version
+
+    return _incident_view(db, incident, name, as_of, tuple(read_version(db)))
+
+
+# -- the engine's cache, built before the first Workbench visit ---------------------------------
+_warming: list[threading.Thread] = []
+
+
+def warm_up(db: GraphDB, incident: dict | None = None) -> None:
+    """Build the engine's snapshot now (after a load: the Load page waits for it, so the first
+    Workbench visit does not); with `incident` (key, name), also its scores and graph, the
+    Workbench's first view."""
+    from graph import engine
+
+    engine.snapshot(db)
+    if incident:
+        scores(db, incident["key"], False, None)
+        incident_view(db, incident["key"], incident["name"], None)
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up_in_background() -> None:
+    """Once per app process, at start: build the engine's snapshot in a thread while the first
+    page draws. A failure is only logged here; the page that needs the engine reports it."""
+    def work() -> None:
+        try:
+            warm_up(_connect())
+        except AttribError as exc:
+            log.warning("engine warm-up failed: %s", exc.message)
+
+    thread = threading.Thread(target=work, name="attrib-warm-up", daemon=True)
+    _warming.append(thread)
+    thread.start()
+
+
+def _wait_for_warm_up() -> None:
+    # one snapshot build at a time: a page asking for scores waits for the warm-up already running
+    for thread in _warming:
+        thread.join()  # at once when it is done
 
 
 def clear_caches() -> None:
@@ -85,6 +168,8 @@ def clear_caches() -> None:
 
     st.cache_data.clear()
     _scores.clear()
+    _explanation.clear()
+    _incident_view.clear()
     engine.clear_cache()
 
 

@@ -1,13 +1,16 @@
 """The attrib Streamlit app (run it with `attrib app`): one entry script, pages in app/views/ (not pages/: Streamlit would also serve a pages/ folder as old-style pages, bypassing st.navigation and the wide layout).
 
 Pages are thin: they call graph/ functions (graph.explore, graph.subgraph, the engine) and
-app.render; the Neo4j driver is created once per process in app.state.
+app.exports; the Neo4j driver is created once per process in app.state.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 import streamlit as st
+
+from app import state
+from graph.errors import AttribError
 
 PAGES = Path(__file__).resolve().parent / "views"
 
@@ -20,6 +23,11 @@ pages = [
     st.Page(str(PAGES / "compare.py"), title="Compare actors", url_path="compare"),
     st.Page(str(PAGES / "timeline.py"), title="Timeline", url_path="timeline"),
     st.Page(str(PAGES / "load.py"), title="Load", url_path="load"),
+    st.Page(str(PAGES / "draft.py"), title="Draft from a report", url_path="draft"),
     st.Page(str(PAGES / "console.py"), title="Cypher console", url_path="console"),
 ]
-st.navigation(pages).run()
+state.warm_up_in_background()
+try:
+    st.navigation(pages).run()
+except AttribError as exc:  # one the page did not handle, e.g. the server went away mid-page
+    state.lost(exc)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import pandas as pd
 
+from app.asof import not_scored_reason
 from graph import scoring
 
-_THRESHOLDS = ", ".join(f"{word} >= {threshold:g}" for threshold, word in scoring.VERDICTS[:-1])
+_THRESHOLDS = ", ".join(f"{word} >= {threshold:.0%}" for threshold, word in scoring.VERDICTS[:-1])
 SCORE_HELP = (
     "Score = the sum of the evidence contributions (log odds against an unknown actor; each item's "
-    f"contribution is listed under Why this score). Verdicts: {_THRESHOLDS}, {scoring.VERDICTS[-1][1]} below "
-    f"{scoring.VERDICTS[-2][0]:g} (an unknown actor explains it better). A high rank is not proof: it says who "
-    "fits the recorded evidence best among the actors the graph knows.")
+    "contribution is listed under Why this score). Probability: each hypothesis's share, the unknown actor "
+    "included (they sum to 100 %), calibrated on held-out ATT&CK reports. Verdicts follow the probability: "
+    f"{_THRESHOLDS}, {scoring.VERDICTS[-1][1]} below {scoring.VERDICTS[-2][0]:.0%}. A high rank is not proof: "
+    "it says who fits the recorded evidence best among the actors the graph knows.")
 
 COLORS = {"consistent": "#D5F0DD", "inconsistent": "#F8D7D3", "neutral": "#F2F3F4"}
 UNKNOWN_COLUMN = "an unknown actor"
@@ -25,7 +27,8 @@ def claim_rows(claims: list[dict], explanation=None) -> list[dict]:
         a = by_claim.get(c["claim"])
         best = a.represented_by[0] if a and a.represented_by else None
         if a is None:
-            rank, verdict, balance = "", "not scored" if explanation else "", ""
+            rank, balance = "", ""
+            verdict = not_scored_reason(c, explanation.blind.as_of) if explanation else ""
         elif best is None:
             rank, verdict, balance = "no profile", "cannot be weighed", f"{len(a.supports)} / {len(a.weakens)}"
         else:
@@ -38,17 +41,41 @@ def claim_rows(claims: list[dict], explanation=None) -> list[dict]:
     return rows
 
 
+# Points whose weight multiplies the claim's own weight (0..1) rather than adding to a score.
+FACTOR_POINTS = ("source", "confidence")
+
+
+def point_text(point) -> str:
+    """A reason a claim is supported or weakened, with what its number means: a factor on the
+    claim's weight (source reliability, stated confidence) or a signed weight."""
+    if point.weight is None or point.weight == 0:
+        return point.text
+    if point.kind in FACTOR_POINTS:
+        return f"{point.text} (the claim counts at {point.weight:.0%} of its full weight)"
+    return f"{point.text} (weight {point.weight:+.2f})"
+
+
+def _aka(actor) -> str:
+    """The actor's other names ('ZINC, Diamond Sleet, HIDDEN COBRA and 37 more'), '' if none."""
+    shown = scoring.display(actor)
+    return shown[len(actor.name) + len(" (aka "):-1] if shown != actor.name else ""
+
+
 def hypothesis_rows(result) -> list[dict]:
-    """Ranked hypotheses, then the unknown actor (score 0 by definition)."""
-    rows = [{"rank": str(h.rank), "actor": scoring.display(h.actor), "key": h.actor.key,
-             "score": round(h.score, 3), "verdict": h.verdict,
-             "evidence items": sum(1 for c in h.items if c.kind not in ("prior", "claim")),
-             "claims counted": sum(1 for c in h.items if c.kind == "claim")}
+    """Ranked hypotheses, then the unknown actor (score 0 by definition). The name stands alone
+    and the other names come last, so a narrow table cuts the aliases, never the name."""
+    rows = [{"rank": str(h.rank), "actor": h.actor.name, "key": h.actor.key,
+             "score": round(h.score, 3), "probability": scoring.percent(h.probability), "verdict": h.verdict,
+             "evidence items": str(sum(1 for c in h.items if c.kind not in ("prior", "claim"))),
+             "claims counted": str(sum(1 for c in h.items if c.kind == "claim")), "also known as": _aka(h.actor)}
             for h in result.hypotheses]
     u = result.unknown
-    margin = "" if u.best_named is None else f" (the best named actor is {u.best_named:+.2f})"
-    rows.append({"rank": "-", "actor": UNKNOWN_COLUMN + margin, "key": "", "score": 0.0,
-                 "verdict": u.verdict, "evidence items": None, "claims counted": None})
+    margin = "" if u.best_named is None else f"; the best named actor scores {u.best_named:+.2f}"
+    rows.append({"rank": "-", "actor": UNKNOWN_COLUMN, "key": "", "score": 0.0,
+                 "probability": scoring.percent(u.probability), "verdict": u.verdict,
+                 "evidence items": "baseline", "claims counted": "baseline",
+                 "also known as": "an actor the graph does not know: the baseline every score is measured "
+                                  f"against (score 0 by definition{margin})"})
     return rows
 
 

@@ -193,6 +193,17 @@ CONSOLE_EXAMPLE = "MATCH (a:Actor) RETURN a.name AS actor ORDER BY actor LIMIT 2
 
 EXPLAIN_PREFIX = "EXPLAIN "
 
+# The console's watchdog (issue 17): transactions still on the server, with the console's
+# metadata tag; the project runs this itself, a console user cannot (SHOW is refused there).
+SHOW_TRANSACTIONS = """
+SHOW TRANSACTIONS
+YIELD transactionId, status, elapsedTime, currentQuery, metaData, username
+WHERE $tag IS NULL OR metaData.attrib_console = $tag
+RETURN transactionId AS id, status, elapsedTime.seconds AS seconds, currentQuery AS query,
+       metaData.attrib_console AS tag, username
+ORDER BY seconds DESC
+"""
+
 # An incident's neighbourhood: what it used and targeted, who reported it, every claim about
 # it with the actor it names and the source that stated it.
 INCIDENT_NEIGHBOURHOOD = """
@@ -206,6 +217,23 @@ CALL (i) {
   MATCH (c)-[r:NAMES|STATED_BY]->(x) RETURN r AS rel, x AS node
 }
 RETURN i, collect(rel) AS rels, collect(node) AS nodes
+"""
+
+# An actor's neighbourhood (`attrib export --actor`): what it uses and targets, who sponsors it,
+# its aliases, every claim that names it with the incident it is about and the source.
+ACTOR_NEIGHBOURHOOD = """
+MATCH (a:Actor {key: $key})
+CALL (a) {
+  MATCH (a)-[r:USES|TARGETS|SPONSORED_BY|STATE_OF]->(x) RETURN r AS rel, x AS node
+  UNION
+  MATCH (x:Alias)-[r:NAMES]->(a) RETURN r AS rel, x AS node
+  UNION
+  MATCH (c:Claim)-[r:NAMES]->(a) RETURN r AS rel, c AS node
+  UNION
+  MATCH (c:Claim)-[:NAMES]->(a)
+  MATCH (c)-[r:ABOUT|STATED_BY]->(x) RETURN r AS rel, x AS node
+}
+RETURN a, collect(rel) AS rels, collect(node) AS nodes
 """
 
 # Relationships among a set of nodes (by element id): the edges a result does not name.
@@ -247,6 +275,8 @@ ORDER BY claims DESC, i.first_seen DESC, name
 LIMIT $limit
 """
 
+APP_INCIDENT_KEYS = "MATCH (i:Incident) RETURN i.key AS key, coalesce(i.name, i.key) AS name"
+
 APP_INCIDENT_CLAIMS = """
 MATCH (i:Incident {key: $key})<-[:ABOUT]-(c:Claim)
 OPTIONAL MATCH (c)-[:NAMES]->(a:Actor)
@@ -265,16 +295,19 @@ RETURN elementId(node) AS id, node.key AS key, labels(node)[0] AS label,
        coalesce(node.name, node.spellings[0], node.key) AS name, score
 """
 
+# Techniques, tools and incidents by external ID (actors come from graph.resolve, ranked).
 APP_SEARCH_EXACT = """
-OPTIONAL MATCH (al:Alias {key: $alias})-[:NAMES]->(a:Actor)
-WITH collect(DISTINCT {node: a, via: 'alias ' + coalesce(al.spellings[0], al.key)}) AS by_alias
 OPTIONAL MATCH (t:Technique {key: $upper})
-OPTIONAL MATCH (n:Actor|Tool|Incident {key: 'attack:' + $upper})
-WITH by_alias + [x IN [t, n] WHERE x IS NOT NULL | {node: x, via: 'external ID ' + $upper}] AS hits
-UNWIND hits AS h
-WITH h WHERE h.node IS NOT NULL
-RETURN elementId(h.node) AS id, h.node.key AS key, labels(h.node)[0] AS label,
-       coalesce(h.node.name, h.node.key) AS name, h.via AS via
+OPTIONAL MATCH (n:Tool|Incident {key: 'attack:' + $upper})
+UNWIND [x IN [t, n] WHERE x IS NOT NULL] AS hit
+RETURN elementId(hit) AS id, hit.key AS key, labels(hit)[0] AS label,
+       coalesce(hit.name, hit.key) AS name, 'external ID ' + $upper AS via
+"""
+
+APP_ACTOR_IDS = """
+UNWIND $keys AS k
+MATCH (a:Actor {key: k})
+RETURN a.key AS key, elementId(a) AS id
 """
 
 APP_NODES_BY_ID = """
@@ -535,4 +568,94 @@ RETURN c.key AS key, i.key AS incident, a.key AS actor, coalesce(c.stance, st.st
        s.key AS source, coalesce(s.name, s.key) AS source_name, s.kind AS source_kind,
        s.reliability AS reliability
 ORDER BY c.date, s.name, a.key
+"""
+
+# -- ATT&CK matrix (graph/matrix.py) ------------------------------------------------------------------
+# The techniques of a matrix view or Navigator layer: name, tactics, parent, ATT&CK domain and release.
+MATRIX_TECHNIQUES = """
+UNWIND $keys AS k
+MATCH (t:Technique {key: k})
+OPTIONAL MATCH (t)-[:SUBTECHNIQUE_OF]->(p:Technique)
+RETURN t.key AS key, coalesce(t.name, t.key) AS name, coalesce(t.tactics, []) AS tactics,
+       t.domain AS domain, t.attack_version AS attack_version, p.key AS parent,
+       coalesce(p.tactics, []) AS parent_tactics, coalesce(p.name, p.key) AS parent_name
+"""
+
+# -- backup and restore (graph/backup.py, issue 15) -------------------------------------------------
+# A logical backup streams every node and relationship with all its labels/type and properties;
+# element ids only pair relationships with their nodes inside one file.
+BACKUP_NODES = "MATCH (n) RETURN elementId(n) AS id, labels(n) AS labels, properties(n) AS props"
+BACKUP_RELS = """
+MATCH (a)-[r]->(b)
+RETURN elementId(a) AS start, elementId(b) AS end, type(r) AS type, properties(r) AS props
+"""
+ANY_NODE = "MATCH (n) RETURN count(n) > 0 AS found LIMIT 1"
+COUNT_EVERYTHING = """
+CALL () { MATCH (n) RETURN count(n) AS nodes }
+CALL () { MATCH ()-[r]->() RETURN count(r) AS relationships }
+RETURN nodes, relationships
+"""
+# Restored nodes carry a temporary label and file id until their relationships are in; labels and
+# types come from the backup as data (dynamic labels, Neo4j 5.26), never into the query text.
+RESTORE_LABEL_INDEX = ("CREATE INDEX attrib_restore_id IF NOT EXISTS "
+                       "FOR (n:AttribRestore) ON (n.attrib_restore_id)")
+RESTORE_NODES = """
+UNWIND $rows AS row
+CREATE (n:$(row.labels))
+SET n = row.props, n:AttribRestore, n.attrib_restore_id = row.id
+"""
+RESTORE_RELS = """
+UNWIND $rows AS row
+MATCH (a:AttribRestore {attrib_restore_id: row.start}), (b:AttribRestore {attrib_restore_id: row.end})
+CREATE (a)-[r:$(row.type)]->(b)
+SET r = row.props
+"""
+RESTORE_CLEANUP = """
+MATCH (n:AttribRestore)
+CALL (n) { REMOVE n:AttribRestore, n.attrib_restore_id } IN TRANSACTIONS OF 10000 ROWS
+"""
+RESTORE_DROP_INDEX = "DROP INDEX attrib_restore_id IF EXISTS"
+# Work a user made by hand: an incident no feed loader keyed (they key attack:, stix:, misp:),
+# or a claim from a record file (the STIX and MISP loaders put `sources` on every ABOUT).
+HAND_CURATED = """
+RETURN EXISTS { MATCH (i:Incident) WHERE NOT any(p IN $feed_prefixes WHERE i.key STARTS WITH p) }
+    OR EXISTS { MATCH (:Claim)-[r:ABOUT]->(:Incident) WHERE r.sources IS NULL } AS found
+"""
+
+# -- attrib extract: the names the graph knows (graph.reads.gazetteer_rows) ---------------------------
+GAZETTEER_TOOLS = """
+MATCH (t:Tool)
+RETURN t.key AS key, t.name AS name, coalesce(t.external_ids, []) AS external_ids,
+       coalesce(properties(t)['aliases'], []) AS aliases
+"""
+GAZETTEER_ACTORS = """
+MATCH (a:Actor)
+OPTIONAL MATCH (al:Alias)-[:NAMES]->(a)
+WITH a, collect(al.spellings) AS spellings
+RETURN a.key AS key, a.name AS name, a.kind AS kind, a.country AS country,
+       coalesce(a.external_ids, []) AS external_ids,
+       reduce(names = [], s IN spellings | names + s) AS aliases
+"""
+GAZETTEER_SOURCES = "MATCH (s:Source) RETURN s.key AS key, s.name AS name, s.kind AS kind"
+
+# -- MISP galaxy links between clusters of different files (graph.ingest.link_clusters) ---------------
+# A pending entry is "<source key>|<cluster uuid>" (loaders/misp.py); it becomes (Actor)-[:USES]->(Tool)
+# once both clusters are in the graph, with the entry's source added to the relationship's sources.
+LINK_CLUSTER_USES = """
+MATCH (a:Actor) WHERE a.uses_clusters IS NOT NULL
+UNWIND a.uses_clusters AS entry
+WITH a, split(entry, '|') AS parts
+MATCH (t:Tool) WHERE parts[1] IN t.clusters
+MERGE (a)-[r:USES]->(t)
+SET r.sources = CASE WHEN parts[0] IN coalesce(r.sources, []) THEN r.sources
+                     ELSE coalesce(r.sources, []) + parts[0] END
+"""
+LINK_CLUSTER_USED_BY = """
+MATCH (t:Tool) WHERE t.used_by_clusters IS NOT NULL
+UNWIND t.used_by_clusters AS entry
+WITH t, split(entry, '|') AS parts
+MATCH (a:Actor) WHERE parts[1] IN a.clusters
+MERGE (a)-[r:USES]->(t)
+SET r.sources = CASE WHEN parts[0] IN coalesce(r.sources, []) THEN r.sources
+                     ELSE coalesce(r.sources, []) + parts[0] END
 """

@@ -9,12 +9,15 @@ from typing import Any, Callable
 
 import neo4j
 from neo4j import GraphDatabase
-from neo4j.exceptions import AuthError, ConfigurationError, Neo4jError, ServiceUnavailable
+from neo4j.exceptions import (AuthError, ConfigurationError, Neo4jError, ServiceUnavailable,
+                               SessionExpired)
 
 from graph.cypher import EXPLAIN_PREFIX
 from graph.errors import DatabaseError, Unavailable
 from graph.server import LocalServer
 from graph.settings import Settings
+
+BOOKMARK_TIMEOUT = "Neo.TransientError.Transaction.BookmarkTimeout"
 
 
 def connection_params(settings: Settings) -> tuple[str, str, str]:
@@ -45,8 +48,30 @@ class GraphDB:
     def _session(self, **config) -> neo4j.Session:
         return self.driver.session(database=self.database, bookmark_manager=self.bookmarks, **config)
 
+    def _in_session(self, call: Callable[[neo4j.Session], Any], **config) -> Any:
+        """`call(session)`, errors translated. Bookmarks newer than the database mean it was
+        replaced since (`attrib restore` of a dump, a recreated store): forget them, run again."""
+        for attempt in (1, 2):
+            with self._session(**config) as s:
+                try:
+                    return _translate(lambda: call(s), self.uri)
+                except DatabaseError as exc:
+                    if exc.code != BOOKMARK_TIMEOUT or attempt == 2:
+                        raise
+            self.bookmarks = GraphDatabase.bookmark_manager()
+
     def close(self) -> None:
         self.driver.close()
+
+    def check(self) -> None:
+        """Raise Unavailable unless the server answers now (one round trip): a long-lived
+        driver (the app's) finds out at once that the server went away."""
+        try:
+            self.driver.verify_connectivity()
+        except (ServiceUnavailable, SessionExpired, OSError) as exc:
+            raise Unavailable(f"Neo4j is not reachable at {self.uri}",
+                              hint="start it with: attrib neo4j start (the page recovers by itself "
+                                   "once it answers)") from exc
 
     def read(self, cypher: str, params: dict | None = None, timeout: float | None = None) -> list[dict]:
         """Run one read query in a READ transaction; rows as dicts."""
@@ -63,17 +88,26 @@ class GraphDB:
 
     def execute_read(self, work: Callable[[neo4j.ManagedTransaction], Any], timeout: float | None = None) -> Any:
         fn = neo4j.unit_of_work(timeout=timeout)(work) if timeout else work
-        with self._session(default_access_mode=neo4j.READ_ACCESS) as s:
-            return _translate(lambda: s.execute_read(fn), self.uri)
+        return self._in_session(lambda s: s.execute_read(fn), default_access_mode=neo4j.READ_ACCESS)
+
+    def read_once(self, work: Callable[[neo4j.Transaction], Any], timeout: float,
+                  metadata: dict | None = None) -> Any:
+        """`work` in one explicit READ transaction, run once: no retry loop (execute_read retries
+        what the driver deems transient, memory-limit errors included, so a user's failing query
+        would answer only after the retry budget). `metadata` shows in SHOW TRANSACTIONS."""
+        def call(s):
+            with s.begin_transaction(timeout=timeout, metadata=metadata) as tx:
+                out = work(tx)
+                tx.commit()
+                return out
+        return self._in_session(call, default_access_mode=neo4j.READ_ACCESS)
 
     def execute_write(self, work: Callable[[neo4j.ManagedTransaction], Any]) -> Any:
-        with self._session() as s:
-            return _translate(lambda: s.execute_write(work), self.uri)
+        return self._in_session(lambda s: s.execute_write(work))
 
     def run_autocommit(self, cypher: str, params: dict | None = None) -> neo4j.SummaryCounters:
         """Schema commands and `CALL {...} IN TRANSACTIONS` need an auto-commit transaction."""
-        with self._session() as s:
-            return _translate(lambda: s.run(cypher, params or {}).consume().counters, self.uri)
+        return self._in_session(lambda s: s.run(cypher, params or {}).consume().counters)
 
     def write(self, cypher: str, params: dict | None = None) -> neo4j.SummaryCounters:
         def work(tx):
@@ -84,7 +118,7 @@ class GraphDB:
 def _translate(call: Callable[[], Any], uri: str) -> Any:
     try:
         return call()
-    except ServiceUnavailable as exc:
+    except (ServiceUnavailable, SessionExpired) as exc:
         raise Unavailable(f"the Neo4j server at {uri} stopped answering ({exc})",
                           hint="check it with: attrib neo4j status") from exc
     except Neo4jError as exc:
@@ -97,7 +131,10 @@ def _translate(call: Callable[[], Any], uri: str) -> Any:
 def connect(settings: Settings) -> GraphDB:
     uri, user, password = connection_params(settings)
     try:
-        driver = GraphDatabase.driver(uri, auth=(user, password))
+        driver = GraphDatabase.driver(uri, auth=(user, password),
+                                      connection_timeout=settings.connect_timeout_s,
+                                      connection_acquisition_timeout=settings.acquire_timeout_s,
+                                      max_transaction_retry_time=settings.retry_budget_s)
     except (ConfigurationError, ValueError) as exc:
         raise Unavailable(f"cannot use NEO4J_URI={uri!r}: {exc}",
                           hint="use bolt://host:7687, neo4j://host:7687 or neo4j+s://host") from exc

@@ -127,11 +127,21 @@ class HypothesesResult:
                 return h
         return None
 
+    @property
+    def headline(self) -> str:
+        """'Lazarus Group 62%, an unknown actor 21%'."""
+        return scoring.headline(self.ranking, self.unknown)
+
     def to_dict(self) -> dict:
+        """The shown hypotheses, the unknown actor and `others` (the candidates not shown):
+        their probabilities sum to 1."""
+        rest = self.ranking[len(self.hypotheses):]
         return {"incident": {"key": self.incident.key, "name": self.incident.name},
                 "blind": self.blind, "as_of": self.as_of, "candidates": len(self.ranking),
+                "headline": self.headline,
                 "hypotheses": [h.to_dict() for h in self.hypotheses],
-                "unknown": self.unknown.to_dict()}
+                "unknown": self.unknown.to_dict(),
+                "others": {"count": len(rest), "probability": sum(h.probability for h in rest)}}
 
 
 def _claim_targets(snap: Snapshot, actor_key: str, candidates: set[str], fallback: bool = False) -> list[str]:
@@ -165,10 +175,14 @@ def _claim_items(snap: Snapshot, claims: list[ClaimInfo], candidates: set[str]) 
     return out
 
 
-def rank(snap: Snapshot, evidence: IncidentEvidence, claims: list[ClaimInfo] | None = None) -> tuple[list[Hypothesis], Unknown]:
+def rank(snap: Snapshot, evidence: IncidentEvidence, claims: list[ClaimInfo] | None = None,
+         leave_out: set[str] | frozenset = frozenset()) -> tuple[list[Hypothesis], Unknown]:
     """Score every candidate for this evidence (profiles never count the incident itself).
-    Outside blind mode an actor a claim names is a hypothesis even without a profile."""
+    Outside blind mode an actor a claim names is a hypothesis even without a profile.
+    `leave_out`: actors removed from the candidates (the open-set benchmark)."""
     profiles = snap.profiles(exclude_incident=evidence.key)
+    for key in leave_out:
+        profiles.pop(key, None)
     extra = _claim_items(snap, claims, set(profiles)) if claims else None
     for key in extra or {}:
         profiles.setdefault(key, Profile())
@@ -202,8 +216,9 @@ class Explanation:
         return {"incident": self.incident.to_dict(),
                 "claims": [a.to_dict() for a in self.assessments],
                 "hypothetical": self.hypothetical.to_dict() if self.hypothetical else None,
+                "headline": self.blind.headline,
                 "alternatives": [{"rank": h.rank, "actor": h.actor.to_dict(), "aliases": h.actor.aliases[:5],
-                                  "score": round(h.score, 4), "verdict": h.verdict}
+                                  "score": round(h.score, 4), "probability": h.probability, "verdict": h.verdict}
                                  for h in self.blind.ranking[:self.alternatives]],
                 "unknown": self.blind.unknown.to_dict(),
                 "candidates": len(self.blind.ranking)}
@@ -252,7 +267,7 @@ def _assess(snap: Snapshot, result: HypothesesResult, claim: ClaimInfo, others: 
     ambiguous = snap.ambiguous_aliases(claim.actor)
     origins = _origin_names(snap, targets[0] if targets else None, result.incident.key)
     assessment = assess_claim(claim, actor, targets, result.ranking, others, family(snap, claim.actor), names,
-                              ambiguous, origins)
+                              ambiguous, origins, result.unknown)
     if hypothetical:
         assessment.supports = [p for p in assessment.supports if p.kind not in ("source", "confidence")]
         assessment.weakens = [p for p in assessment.weakens if p.kind not in ("source", "confidence")]
@@ -305,9 +320,10 @@ class AchMatrix:
     def to_dict(self) -> dict:
         return {"incident": self.incident.to_dict(), "blind": self.blind,
                 "hypotheses": [{"actor": h.actor.to_dict(), "rank": h.rank, "score": round(h.score, 4),
-                                "verdict": h.verdict} for h in self.hypotheses]
+                                "probability": h.probability, "verdict": h.verdict} for h in self.hypotheses]
                 + [{"actor": {"key": "unknown", "name": "an unknown actor", "external_ids": []},
-                    "rank": None, "score": 0.0, "verdict": self.unknown.verdict}],
+                    "rank": None, "score": 0.0, "probability": self.unknown.probability,
+                    "verdict": self.unknown.verdict}],
                 "rows": self.rows}
 
 

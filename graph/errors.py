@@ -42,10 +42,11 @@ class ValidationError(AttribError):
     """One input file is wrong; names the file, the record and the field."""
 
     def __init__(self, file: str, message: str, record: str | int | None = None,
-                 field: str | None = None, hint: str | None = None):
+                 field: str | None = None, hint: str | None = None, line: int | None = None):
         self.file = str(file)
         self.record = record
         self.field = field
+        self.line = line  # the line of the file to look at, where the loader knows it (YAML syntax)
         where = [self.file]
         if record is not None:
             where.append(f"record {record}")

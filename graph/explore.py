@@ -13,7 +13,8 @@ from datetime import date
 
 from graph import cypher
 from graph.db import GraphDB
-from graph.model import LABELS, normalise_name
+from graph.model import LABELS
+from graph.resolve import resolve
 
 DEFAULT_NODE_CAP = 300
 DEFAULT_PER_LABEL = 60
@@ -45,6 +46,10 @@ class GraphView:
     edges: list[GEdge] = field(default_factory=list)
     omitted: dict[str, int] = field(default_factory=dict)
     focus: list[str] = field(default_factory=list)
+    # Of `omitted`, what the per-label limit left out (label -> count); the rest is the node cap's.
+    omitted_by_limit: dict[str, int] = field(default_factory=dict)
+    per_label: int | None = None
+    cap: int | None = None
 
     def add_node(self, node: GNode) -> None:
         self.nodes.setdefault(node.id, node)
@@ -54,23 +59,38 @@ class GraphView:
                 e.start == edge.start and e.end == edge.end and e.type == edge.type for e in self.edges):
             self.edges.append(edge)
 
-    def omit(self, label: str, n: int) -> None:
+    def omit(self, label: str, n: int, by_limit: bool = False) -> None:
+        """Count `n` neighbours of `label` left out, by the per-label limit or by the node cap."""
         if n > 0:
             self.omitted[label] = self.omitted.get(label, 0) + n
+            if by_limit:
+                self.omitted_by_limit[label] = self.omitted_by_limit.get(label, 0) + n
 
     @property
     def omitted_total(self) -> int:
         return sum(self.omitted.values())
 
+    @property
+    def omitted_by_cap(self) -> int:
+        return self.omitted_total - sum(self.omitted_by_limit.values())
+
     def omitted_text(self) -> str:
-        """Plain-text notice of what the cap left out ('' when nothing was)."""
+        """Plain-text notice of what was left out and which limit left it out ('' when nothing was)."""
         if not self.omitted:
             return ""
         parts = ", ".join(f"{n} {label}" for label, n in sorted(self.omitted.items(), key=lambda kv: -kv[1]))
-        return f"{self.omitted_total} more neighbours not shown (cap): {parts}"
+        why = []
+        by_limit = sum(self.omitted_by_limit.values())
+        if by_limit:
+            per = f"{self.per_label} " if self.per_label else ""
+            why.append(f"{by_limit} by the limit of {per}neighbours per label of each expanded node")
+        if self.omitted_by_cap:
+            cap = f" of {self.cap} nodes" if self.cap else ""
+            why.append(f"{self.omitted_by_cap} by the node cap{cap}")
+        return f"{self.omitted_total} more neighbours not shown: {parts} ({'; '.join(why)})"
 
     def to_subgraph(self, title: str | None = None):
-        """As a `graph.subgraph.Subgraph` (what `app.render` draws); ids become node keys."""
+        """As a `graph.subgraph.Subgraph` (what `app.exports` draws); ids become node keys."""
         from graph.subgraph import SubEdge, SubNode, Subgraph, display_name
 
         ident = {n.id: (n.key or n.id) for n in self.nodes.values()}
@@ -99,6 +119,11 @@ SEED_INCIDENT = "seed:astrazeneca-2020"
 def incidents(db: GraphDB, limit: int = 2000) -> list[dict]:
     """Incidents for a picker: key, name, first_seen, number of claims (most-claimed first)."""
     return db.read(cypher.APP_INCIDENTS, {"limit": limit})
+
+
+def incident_names(db: GraphDB) -> dict[str, str]:
+    """Every incident's key -> name (to tell which ones a load added)."""
+    return {r["key"]: r["name"] for r in db.read(cypher.APP_INCIDENT_KEYS)}
 
 
 def default_incident(rows: list[dict]) -> str | None:
@@ -135,25 +160,56 @@ def fulltext_query(text: str) -> str | None:
 def search(db: GraphDB, text: str, labels: list[str] | None = None, limit: int = 25) -> list[dict]:
     """Nodes matching a name, an alias (any vendor spelling) or an external ID (G0032, T1566.003).
 
-    Rows: id, key, label, name, via (why it matched). Exact alias and ID hits come first.
+    Rows: id, key, label, name, via (why it matched), resolved (an actor the name may denote).
+    Actors come first in the resolver's order (graph.resolve: key and external ID, then the
+    actor more sources give that name, its own name, a curated ID), then techniques, tools and
+    incidents by external ID, then full-text matches on names, keys and descriptions.
     """
     text = (text or "").strip()
     if not text:
         return []
     hits: dict[str, dict] = {}
-    alias = normalise_name(text)
-    if alias:
-        for row in db.read(cypher.APP_SEARCH_EXACT, {"alias": alias, "upper": text.upper()}):
-            hits.setdefault(row["id"], row)
+    resolved = resolve(db, text)["actors"]
+    ids = {r["key"]: r["id"] for r in db.read(cypher.APP_ACTOR_IDS, {"keys": [a["key"] for a in resolved]})}
+    for actor in resolved:
+        if actor["key"] in ids:
+            hits[ids[actor["key"]]] = {"id": ids[actor["key"]], "key": actor["key"], "label": "Actor",
+                                       "name": actor["name"], "via": _via_text(actor), "resolved": True}
+    for row in db.read(cypher.APP_SEARCH_EXACT, {"upper": text.upper()}):
+        hits.setdefault(row["id"], {**row, "resolved": False})
     query = fulltext_query(text)
     if query:
-        for row in db.read(cypher.APP_SEARCH_FULLTEXT, {"query": query, "limit": limit * 3}):
+        rows = db.read(cypher.APP_SEARCH_FULLTEXT, {"query": query, "limit": limit * 3})
+        words = text.casefold().split()
+        # a node whose name holds every word before one only its description mentions
+        rows.sort(key=lambda r: not all(w in str(r["name"]).casefold() for w in words))
+        for row in rows:
             if row["label"] == "Alias":
-                continue  # aliases are reached through the exact lookup above, as their actor
-            row["via"] = "name, key or description"
-            hits.setdefault(row["id"], row)
+                continue  # aliases are reached through the resolver above, as their actor
+            hits.setdefault(row["id"], {**row, "via": "name, key or description", "resolved": False})
     rows = [h for h in hits.values() if not labels or h["label"] in labels]
     return rows[:limit]
+
+
+def _via_text(actor: dict) -> str:
+    """Why the resolver matched an actor: 'alias ZINC (2 sources)', 'external ID G0032', ..."""
+    by_alias: dict[str, set] = {}
+    for via in actor["via"]:
+        by_alias.setdefault(via["alias"], set()).update([via["source"]] if via["source"] else [])
+    parts = []
+    for alias, sources in by_alias.items():
+        kind = "key" if alias == actor["key"] else ("external ID" if alias in actor["external_ids"] else "alias")
+        parts.append(f"{kind} {alias}" + (f" ({len(sources)} source{'s' * (len(sources) != 1)})" if sources else ""))
+    return "; ".join(parts)
+
+
+def ambiguity(text: str, hits: list[dict]) -> str | None:
+    """'ZINC may denote 3 actors: ...' when a name resolves to more than one actor, else None."""
+    actors = [h["name"] for h in hits if h.get("resolved")]
+    if len(actors) < 2:
+        return None
+    return (f"'{text.strip()}' is ambiguous: it may denote {len(actors)} actors, most likely first "
+            f"(key or ID, then the one more sources give that name): {', '.join(actors)}")
 
 
 def node_id(db: GraphDB, key: str, label: str | None = None) -> str | None:
@@ -194,13 +250,13 @@ def neighbours(db: GraphDB, ids: list[str], filt: NeighbourFilter | None = None,
     the caps leave out is counted per label in `GraphView.omitted`.
     """
     params = (filt or NeighbourFilter()).params()
-    view = GraphView(focus=list(ids))
+    view = GraphView(focus=list(ids), per_label=per_label, cap=cap)
     for n in nodes_by_id(db, ids):
         view.add_node(n)
     pending: list[tuple[str, dict]] = []
     for nid in ids:
         for group in db.read(cypher.APP_NEIGHBOURS, {**params, "id": nid, "per_label": per_label}):
-            view.omit(group["label"], group["total"] - len(group["items"]))
+            view.omit(group["label"], group["total"] - len(group["items"]), by_limit=True)
             for item in group["items"]:
                 pending.append((nid, item))
     for nid, item in pending:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from graph import cypher
 from graph.db import GraphDB
 from graph.errors import UnknownReference, ValidationError
 from graph.writer import Progress, WriteResult, check_batch, write_batch, write_prepared
@@ -71,7 +72,16 @@ def load_paths(db: GraphDB, paths: list[str | Path], batch_size: int = 5000,
             report.refused.extend(exc for _, exc in waiting)
             break
         pending = [path for path, _ in waiting]
+    if report.written:
+        link_clusters(db)
     return report
+
+
+def link_clusters(db: GraphDB) -> None:
+    """MISP galaxy `uses`/`used-by` links whose two clusters are now both in the graph (see
+    loaders/misp.py): written whichever galaxy came first; MERGE, so a reload adds nothing."""
+    db.write(cypher.LINK_CLUSTER_USES)
+    db.write(cypher.LINK_CLUSTER_USED_BY)
 
 
 def _load_file(db: GraphDB, path: Path, batch_size: int, progress: Progress | None,

@@ -39,7 +39,9 @@ REL_TYPES: dict[str, frozenset[tuple[str, str]]] = {
 
 # List-valued properties are merged as set unions (so loads commute and repeat safely);
 # every other property is overwritten by the latest load.
-LIST_PROPS = ("sources", "external_ids", "spellings", "tactics", "refs", "tags", "platforms")
+LIST_PROPS = ("sources", "external_ids", "spellings", "tactics", "refs", "tags", "platforms", "aliases",
+              # MISP galaxy cluster uuids on a node, and its links to other clusters not yet resolved
+              "clusters", "uses_clusters", "used_by_clusters")
 
 STANCES = ("attributes", "denies", "disputes")
 ACTOR_KINDS = ("group", "state", "person")
@@ -47,7 +49,7 @@ SOURCE_KINDS = ("news", "vendor", "government", "dataset", "researcher", "commun
 AVAILABILITY = ("custom", "commodity", "public", "leaked")
 ADMIRALTY_RELIABILITY = ("A", "B", "C", "D", "E", "F")
 INFRA_KINDS = ("domain", "hostname", "ip", "url", "email", "account", "md5", "sha1", "sha256",
-               "filename", "asn", "other")
+               "filename", "asn", "vulnerability", "other")  # vulnerability: a CVE ID, CVE-2021-44228
 
 TECHNIQUE_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
 SOFTWARE_ID = re.compile(r"^S\d{4}$")

@@ -8,3 +8,10 @@ from graph.db import GraphDB
 def incidents_with_claims(db: GraphDB, limit: int = 1000) -> list[dict]:
     """Incidents (oldest first) with every claim about them: actor, source, stance, date."""
     return db.read(cypher.INCIDENT_CLAIMS, {"limit": limit})
+
+
+def gazetteer_rows(db: GraphDB) -> dict:
+    """The names the graph knows, as plain rows for loaders.reports.Gazetteer.from_rows: tools (with
+    aliases), actors (with every alias spelling) and sources."""
+    return {"tools": db.read(cypher.GAZETTEER_TOOLS), "actors": db.read(cypher.GAZETTEER_ACTORS),
+            "sources": db.read(cypher.GAZETTEER_SOURCES)}

@@ -5,7 +5,8 @@ E and a candidate actor A with profile P_A (item -> how often A was seen with it
 i in E contributes
 
     matched (i in P_A):   w_i * log(1 - RHO + RHO * x),   x = c^COUNT_POWER * (N / df_i) * SIZE_A
-    unmatched:            w_i * log(1 - RHO)
+    unmatched:            w_i * log(1 - RHO)     (0 if no candidate's profile holds i: a new
+                                                  tool or technique says nothing about who)
 
 a tempered log likelihood ratio of "A did it" against "an actor drawn from the background of
 all N candidate profiles": RHO is the share of a new incident's items an actor's profile
@@ -20,12 +21,22 @@ from a claim (no profile) gets 0 for every item: the evidence says nothing about
 w_i tempers by kind: software more than techniques, public / commodity / leaked software
 little, a sub-technique's parent and a tool's implied techniques less, victims little.
 
-Every named actor also carries a "prior" item, -log(N * u / (1 - u)) with u = UNKNOWN_PRIOR:
-before any evidence it is one of N known actors, or someone not in the graph. The "unknown
-actor" hypothesis (evidence drawn from the background, contributions 0) therefore scores 0,
-and a named actor beats it only when the evidence singles it out. Scores are natural-log
-posterior odds against the unknown actor; a hypothesis's score is exactly the sum of its
-items' contributions. Outside blind mode, claims about the incident are items too.
+Every named actor also carries a "prior" item, -log(N * u / (1 - u)) with u = UNKNOWN_PRIOR
+(even odds): before any evidence it is one of N known actors, or someone not in the graph. The
+"unknown actor" hypothesis (evidence drawn from the background, contributions 0) therefore
+scores 0, and a named actor scores above it only when the evidence singles it out. Scores are
+natural-log odds against the background; a hypothesis's score is exactly the sum of its items'
+contributions. Outside blind mode, claims about the incident are items too.
+
+Probabilities (the open set): a small logistic model gives P(known), the probability that the
+actor is one of the known ones, from features of the ranking that do not depend on who the
+true actor is (`ranking_features`: the best score, its margin over the runner-up, the share of
+the evidence weight the best fit matches, how many specific items it matches, how many items
+there are); p(unknown) = 1 - P(known) and P(known) is shared among the named actors by the
+softmax of their scores at temperature T: p(A) = P(known) * exp(s_A / T) / sum_B exp(s_B / T).
+OPEN_SET holds the fitted parameters (leave-one-report-out cases, each once as it is and once
+with its group removed; `tests/benchmarks/attribution.py --forward` prints the refit). Verdict
+words follow the probability.
 """
 from __future__ import annotations
 
@@ -40,7 +51,35 @@ SIZE_SHRINK = 0.5        # MU as a fraction of the mean profile size (per eviden
 SIZE_POWER = 1.0         # exponent on the profile-size factor (1 = multinomial model)
 COUNT_POWER = 0.5        # repeated sightings count sub-linearly
 IMPLIED_COUNT = 0.25     # a technique implied by a tool an actor uses counts this much
-UNKNOWN_PRIOR = 0.5      # prior probability that the actor is not one of the known ones
+UNKNOWN_PRIOR = 0.5      # prior odds of "not one of the known" in the scores' prior item (even odds);
+                         # the unknown actor's probability comes from OPEN_SET, not from this
+NEW_ITEM_WEIGHT = 0.0    # an item no candidate's profile holds (new software, a new technique) says
+                         # nothing about which of them did it: 0 = neutral, 1 = counts as unmatched
+
+# The open set: P(known) = 1 / (1 + exp(-(intercept + sum of weight * feature))), the features
+# (`Features.vector`, in FEATURES order) describing how well the best named actor fits; the named
+# actors share P(known) by softmax(score / temperature). Fitted (scikit-learn LogisticRegression,
+# random_state 0; the temperature by minimum log loss) on ATT&CK v15.1's leave-one-report-out
+# cases, each as it is (known) and again with its group removed (unknown):
+# `python tests/benchmarks/attribution.py --forward` prints the refit.
+FEATURES = ("top score", "margin", "explained", "log(1 + specific)", "log(1 + items)")
+
+
+@dataclass(frozen=True)
+class OpenSet:
+    intercept: float
+    weights: tuple[float, ...]      # one per FEATURES
+    temperature: float
+
+    def p_known(self, features: "Features | None") -> float:
+        """P(the actor is one of the known); 0 without candidates."""
+        if features is None:
+            return 0.0
+        z = self.intercept + sum(w * x for w, x in zip(self.weights, features.vector()))
+        return 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
+
+
+OPEN_SET = OpenSet(intercept=-0.807, weights=(0.284, 0.214, 2.353, -0.184, -0.223), temperature=1.2)
 
 # Evidence weight by item kind (tempering exponents on the likelihood ratios).
 TOOL_WEIGHTS = {"custom": 1.0, "commodity": 0.3, "public": 0.3, "leaked": 0.3, None: 0.6}
@@ -64,22 +103,91 @@ RELIABILITY_WORDS = {"A": "completely reliable", "B": "usually reliable", "C": "
 STANCE_SIGN = {"attributes": 1.0, "denies": -1.0, "disputes": -1.0}
 DEFAULT_CONFIDENCE = 50
 
-# Verdict words on a score (log posterior odds against an unknown actor), best first.
-VERDICTS = ((3.0, "strong"), (1.0, "moderate"), (-2.0, "weak"), (-math.inf, "inconsistent"))
+# Verdict words on a hypothesis's probability, best first.
+VERDICTS = ((0.75, "strong"), (0.4, "moderate"), (0.1, "weak"), (-math.inf, "inconsistent"))
 # An item contribution at least this large is a "specific overlap"; ACH cells within
 # +-NEUTRAL are neutral.
 SPECIFIC = 0.5
 NEUTRAL = 0.1
 
 
-def verdict(score: float) -> str:
-    """strong (>= 3: 20x likelier than an unknown actor), moderate (>= 1: about 3x), weak
-    (>= -2: the evidence does not decide), inconsistent (an unknown actor explains it clearly
-    better, by more than 7 to 1)."""
+def verdict(probability: float) -> str:
+    """strong (a probability of at least 75 %), moderate (at least 40 %), weak (at least 10 %),
+    inconsistent (below 10 %: the evidence points elsewhere)."""
     for threshold, word in VERDICTS:
-        if score >= threshold:
+        if probability >= threshold:
             return word
     return VERDICTS[-1][1]
+
+
+@dataclass(frozen=True)
+class Features:
+    """How well the best named actor fits the evidence, whoever the true actor is: what the
+    open-set model reads."""
+
+    best: str            # the best named actor's name
+    top: float           # its score
+    margin: float        # its lead over the runner-up (over the unknown actor's 0 if it is alone)
+    items: int           # evidence items
+    matched: int         # of them in its profile
+    explained: float     # share of the evidence weight it matches
+    specific: int        # items it matches with a contribution of at least SPECIFIC
+
+    def vector(self) -> tuple[float, ...]:
+        return (self.top, self.margin, self.explained, math.log1p(self.specific), math.log1p(self.items))
+
+    def describe(self) -> str:
+        """'the best fit, Lazarus Group, explains 3 of 9 items (41% of the evidence weight), 2 of
+        them specific; score +2.10, margin 0.40 over the next'."""
+        return (f"the best fit, {self.best}, explains {self.matched} of {self.items} items ({self.explained:.0%} "
+                f"of the evidence weight), {self.specific} of them specific; score {self.top:+.2f}, margin "
+                f"{self.margin:.2f} over the next")
+
+
+def ranking_features(evidence: list[Item], ranking: list["Hypothesis"]) -> Features | None:
+    """The open-set features of a ranking (best first); None without candidates."""
+    if not ranking:
+        return None
+    best = ranking[0]
+    matched = {c.key for c in best.items if c.matched and c.kind not in ("prior", "claim")}
+    total = sum(i.weight for i in evidence)
+    runner_up = ranking[1].score if len(ranking) > 1 else 0.0
+    specific = sum(1 for c in best.items if c.matched and c.kind not in ("prior", "claim")
+                   and c.contribution >= SPECIFIC)
+    return Features(best.actor.name, best.score, best.score - runner_up, len(evidence), len(matched),
+                    sum(i.weight for i in evidence if i.key in matched) / total if total else 0.0, specific)
+
+
+def probabilities(scores: list[float], features: Features | None,
+                  model: OpenSet | None = None) -> tuple[list[float], float]:
+    """(each named hypothesis's probability, the unknown actor's): the unknown actor gets
+    1 - P(known) from the open-set model, the named ones share P(known) by the softmax of their
+    scores at the model's temperature; they sum to 1."""
+    model = model or OPEN_SET
+    if not scores:
+        return [], 1.0
+    known = model.p_known(features)
+    scaled = [s / model.temperature for s in scores]
+    top = max(scaled)
+    weights = [math.exp(s - top) for s in scaled]
+    total = sum(weights)
+    return [known * w / total for w in weights], 1.0 - known
+
+
+def percent(probability: float) -> str:
+    """'62%', '<1%' below a half per cent."""
+    return f"{probability:.0%}" if probability >= 0.005 else "<1%"
+
+
+def headline(ranking: list["Hypothesis"], unknown: "Unknown", top: int = 2) -> str:
+    """'Lazarus Group 62%, an unknown actor 21%': the `top` likeliest answers, the unknown actor
+    among them (always named, with its probability, when it is not)."""
+    answers = [(h.probability, h.actor.name) for h in ranking[:top]] + [(unknown.probability, "an unknown actor")]
+    answers.sort(key=lambda a: -a[0])
+    shown = answers[:top]
+    if all(name != "an unknown actor" for _, name in shown):
+        shown.append((unknown.probability, "an unknown actor"))
+    return ", ".join(f"{name} {percent(p)}" for p, name in shown)
 
 
 # -- evidence and profiles ------------------------------------------------------------------------
@@ -239,12 +347,13 @@ class Hypothesis:
     computed fast for every candidate; the item list is built when first asked for."""
 
     def __init__(self, actor: Actor, items: list[Contribution] | None = None, score: float | None = None,
-                 build=None, rank: int = 0):
+                 build=None, rank: int = 0, probability: float = 0.0):
         self.actor = actor
         self._items = items
         self._build = build
         self._score = score
         self.rank = rank
+        self.probability = probability      # set by rank_hypotheses, over all candidates
 
     @property
     def items(self) -> list[Contribution]:
@@ -260,7 +369,7 @@ class Hypothesis:
 
     @property
     def verdict(self) -> str:
-        return verdict(self.score)
+        return verdict(self.probability)
 
     def contribution(self, key: str) -> Contribution | None:
         for c in self.items:
@@ -272,7 +381,7 @@ class Hypothesis:
         items = [c.to_dict() for c in self.items]
         score = round(sum(i["contribution"] for i in items), 4)  # exactly the shown items' sum
         return {"rank": self.rank, "actor": self.actor.to_dict(), "score": score,
-                "verdict": verdict(score), "items": items}
+                "probability": self.probability, "verdict": self.verdict, "items": items}
 
     def __repr__(self) -> str:
         return f"Hypothesis({self.actor.key!r}, score={self.score:.3f}, rank={self.rank})"
@@ -283,6 +392,8 @@ class Unknown:
     """The evidence came from an actor the graph does not know (or cannot single out)."""
 
     best_named: float | None
+    probability: float = 1.0
+    features: Features | None = None     # what the open-set model read
 
     @property
     def score(self) -> float:
@@ -295,11 +406,23 @@ class Unknown:
 
     @property
     def verdict(self) -> str:
-        return verdict(self.margin) if self.best_named is not None else "strong"
+        return verdict(self.probability)
+
+    @property
+    def explanation(self) -> str:
+        """Why the unknown actor has its probability, in the open-set model's own terms."""
+        if self.features is None:
+            return "no known actor has a profile to compare the evidence with"
+        return f"{self.features.describe()}: one of the known actors {percent(1 - self.probability)}"
 
     def to_dict(self) -> dict:
-        return {"score": 0.0, "verdict": self.verdict,
-                "margin": round(self.margin, 4) if self.best_named is not None else None}
+        f = self.features
+        return {"score": 0.0, "probability": self.probability, "verdict": self.verdict,
+                "margin": round(self.margin, 4) if self.best_named is not None else None,
+                "explanation": self.explanation,
+                "features": None if f is None else
+                {"best": f.best, "top": round(f.top, 4), "margin": round(f.margin, 4), "items": f.items,
+                 "matched": f.matched, "explained": round(f.explained, 4), "specific": f.specific}}
 
 
 def _matched_value(item: Item, count: float, stats: Stats, size: float) -> float:
@@ -308,6 +431,12 @@ def _matched_value(item: Item, count: float, stats: Stats, size: float) -> float
 
 
 UNMATCHED = math.log(1 - RHO)
+
+
+def unmatched_value(item: Item, stats: Stats) -> float:
+    """An item not in the actor's profile: evidence against it if some other known actor has
+    it; NEW_ITEM_WEIGHT of that if no known actor does (new software, a new technique)."""
+    return item.weight * UNMATCHED * (1.0 if stats.df.get(item.key) else NEW_ITEM_WEIGHT)
 
 
 def score_actor(evidence: Iterable[Item], profile: Profile, stats: Stats) -> list[Contribution]:
@@ -324,15 +453,16 @@ def score_actor(evidence: Iterable[Item], profile: Profile, stats: Stats) -> lis
             out.append(Contribution(item.kind, item.key, item.name, item.weight,
                                     _matched_value(item, count, stats, size), True, detail))
         else:
-            out.append(Contribution(item.kind, item.key, item.name, item.weight, item.weight * UNMATCHED, False,
-                                    "not in this actor's profile"))
+            detail = "not in this actor's profile" if stats.df.get(item.key) else "in no known actor's profile"
+            out.append(Contribution(item.kind, item.key, item.name, item.weight, unmatched_value(item, stats),
+                                    False, detail))
     return out
 
 
 def fast_score(evidence: list[Item], by_key: Mapping[str, Item], base: float, profile: Profile,
                stats: Stats) -> float:
-    """score_actor's sum without building the items: the all-unmatched base plus, for each
-    matched item, its matched value minus its unmatched one."""
+    """score_actor's sum without building the items: the all-unmatched base (sum of
+    unmatched_value) plus, for each matched item, its matched value minus its unmatched one."""
     if not profile.size:
         return 0.0
     total = base
@@ -343,21 +473,22 @@ def fast_score(evidence: list[Item], by_key: Mapping[str, Item], base: float, pr
         family = FAMILIES.get(item.kind, item.kind)
         if family not in sizes:
             sizes[family] = stats.size_factor(profile, family)
-        total += _matched_value(item, counts[key], stats, sizes[family]) - item.weight * UNMATCHED
+        total += _matched_value(item, counts[key], stats, sizes[family]) - unmatched_value(item, stats)
     return total
 
 
 def rank_hypotheses(evidence: list[Item], profiles: Mapping[str, Profile], actors: Mapping[str, Actor],
                     extra: Mapping[str, list[Contribution]] | None = None,
                     stats: Stats | None = None) -> tuple[list[Hypothesis], Unknown]:
-    """Every candidate (an actor with a profile) scored and ranked, best first, plus the unknown.
-    `stats`, if given, must equal Stats.of(profiles) (a caller that keeps a tally)."""
+    """Every candidate (an actor with a profile) scored and ranked, best first, plus the unknown,
+    each with its probability. `stats`, if given, must equal Stats.of(profiles) (a caller that
+    keeps a tally)."""
     stats = stats or Stats.of(profiles)
     prior = prior_contribution(stats.n)
     prior_item = Contribution("prior", "prior", f"prior: one of {stats.n} known actors, or one the "
                               "graph does not know", 1.0, prior)
     by_key = {i.key: i for i in evidence}
-    base = sum(i.weight * UNMATCHED for i in evidence)
+    base = sum(unmatched_value(i, stats) for i in evidence)
     hyps = []
     for key, profile in profiles.items():
         more = list((extra or {}).get(key, []))
@@ -367,9 +498,12 @@ def rank_hypotheses(evidence: list[Item], profiles: Mapping[str, Profile], actor
             return score_actor(evidence, profile, stats) + [prior_item] + more
         hyps.append(Hypothesis(actors[key], score=score, build=build))
     hyps.sort(key=lambda h: (-h.score, h.actor.name.casefold(), h.actor.key))
-    for i, h in enumerate(hyps, 1):
+    features = ranking_features(evidence, hyps)
+    named, unknown = probabilities([h.score for h in hyps], features)
+    for i, (h, p) in enumerate(zip(hyps, named), 1):
         h.rank = i
-    return hyps, Unknown(hyps[0].score if hyps else None)
+        h.probability = p
+    return hyps, Unknown(hyps[0].score if hyps else None, unknown, features)
 
 
 def claim_contribution(stance: str, reliability: str | None, confidence: int | None) -> tuple[float, float]:
@@ -471,13 +605,15 @@ def _source(c: ClaimInfo) -> str:
 
 def assess_claim(claim: ClaimInfo, actor: Actor, targets: list[Hypothesis], ranking: list[Hypothesis],
                  others: list[ClaimInfo], family: set[str], names: Mapping[str, str],
-                 ambiguous: list[tuple[str, list[str]]], origins: Mapping[str, list[str]]) -> ClaimAssessment:
+                 ambiguous: list[tuple[str, list[str]]], origins: Mapping[str, list[str]],
+                 unknown: Unknown | None = None) -> ClaimAssessment:
     """What supports and what weakens one claim, from the blind ranking of the evidence.
 
     `targets` are the blind hypotheses the claim is weighed through (the named actor, or for a
     state the groups it sponsors), best first; `family` the actor keys on the claim's side (the
     actor, its states, their groups); `others` the other claims about the incident; `origins`
-    where each item of the best target's profile was seen."""
+    where each item of the best target's profile was seen; `unknown` the blind ranking's unknown
+    actor, whose explanation is quoted."""
     supports: list[Point] = []
     weakens: list[Point] = []
     attributing = claim.stance == "attributes"
@@ -494,10 +630,12 @@ def assess_claim(claim: ClaimInfo, actor: Actor, targets: list[Hypothesis], rank
         via = "" if best.actor.key == actor.key else f" (the best fit of the actors {actor.name} sponsors)"
         if best.rank <= 3:
             pro.append(Point("blind-rank", f"the evidence alone ranks {label} #{best.rank} of {n}{via}: "
-                             f"score {best.score:+.2f}, {best.verdict}", best.score, best.actor.key))
+                             f"score {best.score:+.2f}, probability {percent(best.probability)}, {best.verdict}",
+                             best.score, best.actor.key))
         else:
             con.append(Point("blind-rank", f"the evidence alone ranks {label} only #{best.rank} of {n}{via}: "
-                             f"score {best.score:+.2f}, {best.verdict}", best.score, best.actor.key))
+                             f"score {best.score:+.2f}, probability {percent(best.probability)}, {best.verdict}",
+                             best.score, best.actor.key))
         specific = sorted((c for c in best.items if c.matched and c.contribution >= SPECIFIC),
                           key=lambda c: -c.contribution)
         for c in specific[:8]:
@@ -509,12 +647,16 @@ def assess_claim(claim: ClaimInfo, actor: Actor, targets: list[Hypothesis], rank
         if not specific:
             con.append(Point("no-overlap", f"no specific overlap between the evidence and {best.actor.name}'s "
                              "profile: what it shares is common to many actors"))
-        if best.score < VERDICTS[2][0]:
-            con.append(Point("unknown", f"an actor the graph does not know explains the evidence better than "
-                             f"{best.actor.name} (score {best.score:+.2f})", best.score))
-        elif best.score < VERDICTS[1][0]:
+        why = f"; {unknown.explanation}" if unknown is not None else ""
+        p_unknown = max(0.0, 1.0 - sum(h.probability for h in ranking))
+        if p_unknown > best.probability:
+            con.append(Point("unknown", f"an actor the graph does not know is likelier than {best.actor.name} "
+                             f"({percent(p_unknown)} against {percent(best.probability)}, score "
+                             f"{best.score:+.2f}){why}", best.score))
+        elif best.probability < VERDICTS[1][0]:
             con.append(Point("unknown", f"the evidence does not single {best.actor.name} out from an actor the "
-                             f"graph does not know (score {best.score:+.2f}, {best.verdict})", best.score))
+                             f"graph does not know ({percent(best.probability)} against {percent(p_unknown)}, "
+                             f"score {best.score:+.2f}, {best.verdict}){why}", best.score))
         # better-fitting alternatives, and evidence that points to them instead
         alternatives = [h for h in ranking if h.actor.key not in family][:5]
         above = [h for h in alternatives if h.rank < best.rank][:3]

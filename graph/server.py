@@ -298,6 +298,27 @@ class LocalServer:
         self.state_file.unlink(missing_ok=True)
         return True
 
+    def restart(self) -> Status:
+        """Stop and start the instance: the one way to end a query the server keeps evaluating
+        after its transaction was terminated (a long expression; see graph/console.py)."""
+        if self.s.external:
+            self.log(f"NEO4J_URI is set: the server at {self.s.uri} is not managed here; restart it yourself")
+            return self.status()
+        self.stop()
+        return self.start()
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system) the running server process has used, from /proc; None when
+        it is not running here. The machine may be shared: this is the server's own use."""
+        st = self._state()
+        if not st or not _pid_alive(st["pid"]):
+            return None
+        try:
+            fields = Path(f"/proc/{st['pid']}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
     def recreate_database(self) -> None:
         """Stop, delete the `neo4j` database's store and logs, start: an empty database in
         seconds however large it was (benchmarks; `attrib reset` deletes through Cypher)."""

@@ -46,7 +46,23 @@ class Settings:
     write_concurrency: int
     query_timeout_s: int
     row_cap: int
+    # The console's cost check (graph/console.py): longest range()/UNWIND list and most steps of
+    # nested iteration in one expression, most hops of a variable-length pattern, most disconnected
+    # pattern parts, deepest nesting of comprehensions; seconds past the timeout before a query
+    # the server has not ended is reported as still running.
+    query_max_range: int
+    query_max_hops: int
+    query_max_cartesian: int
+    query_max_nesting: int
+    query_grace_s: int
     start_timeout_s: int
+    # The driver when the server is away (graph/db.py), chosen so a page or command says so
+    # within 5 s instead of the driver's defaults (30 s, 60 s and 30 s): seconds to open a TCP
+    # connection, to wait for a free pooled connection, and for a managed transaction to
+    # retry transient failures (a server restarting, a leader election) in all.
+    connect_timeout_s: float
+    acquire_timeout_s: float
+    retry_budget_s: float
 
     @property
     def external(self) -> bool:
@@ -63,6 +79,11 @@ class Settings:
     @property
     def cache_dir(self) -> Path:
         return self.home / "cache"
+
+    @property
+    def backup_dir(self) -> Path:
+        """Where `attrib reset --yes` keeps its automatic backups."""
+        return self.home / "backups"
 
     def with_instance(self, instance: str) -> "Settings":
         return replace(self, instance=instance)
@@ -86,5 +107,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         write_concurrency=_env_int("ATTRIB_WRITE_CONCURRENCY", 2),
         query_timeout_s=_env_int("ATTRIB_QUERY_TIMEOUT", 10),
         row_cap=_env_int("ATTRIB_ROW_CAP", 5000),
+        query_max_range=_env_int("ATTRIB_QUERY_MAX_RANGE", 100_000),
+        query_max_hops=_env_int("ATTRIB_QUERY_MAX_HOPS", 10),
+        query_max_cartesian=_env_int("ATTRIB_QUERY_MAX_CARTESIAN", 3),
+        query_max_nesting=_env_int("ATTRIB_QUERY_MAX_NESTING", 2),
+        query_grace_s=_env_int("ATTRIB_QUERY_GRACE", 2),
         start_timeout_s=_env_int("ATTRIB_START_TIMEOUT", 120),
+        connect_timeout_s=2.0,
+        acquire_timeout_s=3.0,
+        retry_budget_s=3.0,
     )

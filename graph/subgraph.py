@@ -1,7 +1,7 @@
 """Subgraphs to draw: an incident's neighbourhood, or the nodes and edges of a query result.
 
 A `Subgraph` is plain data (no driver objects), shared by the app, the console and the
-exports in `app.render` / `app.export`.
+exports in `app.exports`.
 """
 from __future__ import annotations
 
@@ -123,6 +123,8 @@ def display_name(kind: str, props: dict, fallback: str) -> str:
             f" {props['date']}" if props.get("date") else "")
     if kind == "Technique" and props.get("name") and props.get("key"):
         return f"{props['key']} {props['name']}"
+    if kind == "Alias" and props.get("spellings"):
+        return str(props["spellings"][0])  # the name as a source spells it; the key is its normal form
     for k in ("name", "value", "key"):
         if props.get(k):
             return str(props[k])
@@ -211,10 +213,29 @@ def resolve_incident(db: GraphDB, text: str) -> dict:
     raise NotFound(f"'{text}' matches {len(rows)} incidents: {listing}", hint="give the key instead")
 
 
-def incident_subgraph(db: GraphDB, text: str) -> Subgraph:
+def known_on(sub: Subgraph, as_of: str) -> Subgraph:
+    """The subgraph as known on `as_of` (YYYY-MM-DD), by the engine's rule (graph.evidence.known;
+    undated counts as known): claims dated later, nodes created later and relationships created
+    (else first seen) later are left out, then every node left without a relationship but the focus."""
+    from graph.evidence import known
+
+    def node_known(n: SubNode) -> bool:
+        return n.id == sub.focus or (known(n.props.get("created"), as_of)
+                                     and (n.label != "Claim" or known(n.props.get("date"), as_of)))
+
+    nodes = {n.id: n for n in sub.nodes if node_known(n)}
+    edges = [e for e in sub.edges if e.source in nodes and e.target in nodes
+             and known(e.props.get("created") or e.props.get("first_seen"), as_of)]
+    linked = {sub.focus} | {e.source for e in edges} | {e.target for e in edges}
+    return Subgraph([n for n in nodes.values() if n.id in linked], edges, sub.title, sub.focus,
+                    dict(sub.source_names))
+
+
+def incident_subgraph(db: GraphDB, text: str, as_of: str | None = None) -> Subgraph:
     """The neighbourhood of an incident: its claims, the actors they name and the sources that
     state them, what it used (tools, techniques, infrastructure), its victims and reporters,
-    plus the edges among those (organisation -> sector, actor -> sponsor, ...)."""
+    plus the edges among those (organisation -> sector, actor -> sponsor, ...); with `as_of`
+    (YYYY-MM-DD), only what was known on that day (`known_on`)."""
     found = resolve_incident(db, text)
 
     def work(tx):
@@ -232,6 +253,33 @@ def incident_subgraph(db: GraphDB, text: str) -> Subgraph:
 
     builder = db.execute_read(work)
     sub = builder.finish(title=found["name"], focus=found["key"])
+    if as_of:
+        sub = known_on(sub, as_of)
+    _name_sources(db, sub)
+    return sub
+
+
+def actor_subgraph(db: GraphDB, text: str) -> Subgraph:
+    """An actor's neighbourhood: its aliases, what it uses and targets, its sponsor, and every
+    claim naming it with the incident and the source (the actor a name resolves to, best first)."""
+    from graph.engine import resolve_actor
+
+    key = resolve_actor(db, text)
+
+    def work(tx):
+        record = tx.run(cypher.ACTOR_NEIGHBOURHOOD, {"key": key}).single()
+        b = _Builder()
+        if record is not None:
+            b.add_node(record["a"])
+            for n in record["nodes"]:
+                b.add_node(n)
+            for r in record["rels"]:
+                b.add_rel(r)
+        return b
+
+    builder = db.execute_read(work)
+    actor = next((n for n in builder.nodes.values() if n.key == key), None)
+    sub = builder.finish(title=actor.name if actor else key, focus=key)
     _name_sources(db, sub)
     return sub
 

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator
 from graph.errors import ValidationError
 from graph.model import Batch
 from loaders import misp, records, stix
-from loaders.common import base_suffix, parse_json, parse_yaml, read_text
+from loaders.common import base_suffix, parse_json, parse_yaml, read_text, walk_files
 
 SUPPORTED_SUFFIXES = (".yaml", ".yml", ".json", ".csv", ".jsonl")
 STREAMED_SUFFIXES = (".csv", ".jsonl")
@@ -31,9 +31,7 @@ def expand_paths(paths: list[str | Path]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*")
-                           if p.is_file() and base_suffix(p) in SUPPORTED_SUFFIXES
-                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            found = sorted(p for p in walk_files(path) if base_suffix(p) in SUPPORTED_SUFFIXES)
             if not found:
                 raise ValidationError(path, "directory holds no .yaml, .yml, .json, .jsonl or .csv file")
             files.extend(found)

@@ -5,19 +5,36 @@ import calendar
 import gzip
 import io
 import json
+import os
 import sqlite3
 import tempfile
 import re
 import zlib
 from datetime import date
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Iterator
 
 import yaml
 
 from graph.errors import ValidationError
 
 DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+# Input limits: a file past one is refused whole, before anything is parsed or written.
+# A YAML/JSON document is parsed in memory (about ten times its size): ATT&CK Enterprise is
+# 26 MB; bigger data belongs in CSV or JSON Lines, which stream.
+MAX_DOCUMENT_BYTES = 256 * 2**20
+# Records nest a few levels (ATT&CK: 4); deeper is not data this tool reads.
+MAX_DEPTH = 64
+# YAML aliases may repeat a part of a document; past this many extra values it is a
+# "billion laughs" expansion (or a cycle), not a record file.
+MAX_ALIAS_VALUES = 100_000
+# One JSON Lines record or one physical CSV line (streamed files have no total limit).
+MAX_LINE_CHARS = 16 * 2**20
+# Text compresses 3-20 times; past this ratio (after the first MB) a .gz is a bomb.
+MAX_GZIP_RATIO = 200
+GZIP_RATIO_AFTER = 2**20
+READ_ERRORS = (OSError, EOFError, zlib.error)  # gzip.BadGzipFile is an OSError
 
 
 def base_suffix(path: Path) -> str:
@@ -28,34 +45,132 @@ def base_suffix(path: Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
-def read_text(path: Path) -> str:
+class _GzipGuard(io.RawIOBase):
+    """A gzip stream that stops with a ValidationError once the output outgrows the input
+    `MAX_GZIP_RATIO` times (a gzip bomb), before it fills memory or disk."""
+
+    def __init__(self, path: Path, raw: IO[bytes]):
+        self.path, self.raw = path, raw
+        self.gz = gzip.GzipFile(fileobj=raw, mode="rb")
+        self.out = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self.gz.readinto(buffer)
+        self.out += n
+        if self.out > GZIP_RATIO_AFTER and self.out > MAX_GZIP_RATIO * max(self.raw.tell(), 1):
+            raise ValidationError(self.path, f"decompresses to more than {MAX_GZIP_RATIO} times its "
+                                  f"size (a gzip bomb?); reading stopped at {self.out // 2**20} MB")
+        return n
+
+    def close(self) -> None:
+        self.gz.close()
+        self.raw.close()
+        super().close()
+
+
+def _open_bytes(path: Path) -> IO[bytes]:
+    """A binary stream over a file, decompressed (and bomb-guarded) if it is gzip."""
     try:
-        raw = path.read_bytes()
-        if path.suffix.lower() == ".gz" or raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
-        return raw.decode("utf-8-sig")
+        raw = open(path, "rb")
     except FileNotFoundError as exc:
-        raise ValidationError(path, "file not found") from exc
-    except (OSError, EOFError, zlib.error) as exc:
-        raise ValidationError(path, f"cannot read the file ({exc})",
-                              hint="is the gzip file complete?") from exc
-    except UnicodeDecodeError as exc:
-        raise ValidationError(path, f"not UTF-8 text (byte {exc.start})",
-                              hint="save the file as UTF-8") from exc
+        raise ValidationError(path, "file not found (was it moved or deleted?)") from exc
+    except OSError as exc:
+        raise ValidationError(path, f"cannot read the file ({exc.strerror or exc})") from exc
+    try:
+        gzipped = raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+    except READ_ERRORS as exc:
+        raw.close()
+        raise ValidationError(path, f"cannot read the file ({exc})") from exc
+    return io.BufferedReader(_GzipGuard(path, raw), 2**16) if gzipped else raw
+
+
+def _read_failed(path: Path, exc: Exception) -> ValidationError:
+    if isinstance(exc, UnicodeDecodeError):
+        utf16 = exc.object[:2] in (b"\xff\xfe", b"\xfe\xff")
+        return ValidationError(path, f"not UTF-8 text ({'UTF-16' if utf16 else 'invalid byte'} "
+                               f"at byte {exc.start})", hint="save the file as UTF-8")
+    if isinstance(exc, FileNotFoundError):
+        return ValidationError(path, "the file vanished while it was read")
+    return ValidationError(path, f"cannot read the file ({exc})",
+                           hint="is the file complete and readable (a gzip file not truncated)?")
+
+
+def _refuse_nul(path: Path, text: str, record: str | None = None) -> None:
+    at = text.find("\x00")
+    if at >= 0:
+        raise ValidationError(path, f"holds a NUL byte (character {at}{' of the line' if record else ''}): "
+                              "a binary file, or text in another encoding", record=record,
+                              hint="save the file as UTF-8 text")
+
+
+def read_text(path: Path) -> str:
+    """A whole (possibly gzipped) UTF-8 file, at most MAX_DOCUMENT_BYTES once decompressed."""
+    stream = _open_bytes(path)
+    try:
+        with stream:
+            raw = stream.read(MAX_DOCUMENT_BYTES + 1)
+        if len(raw) > MAX_DOCUMENT_BYTES:
+            raise ValidationError(path, f"larger than {MAX_DOCUMENT_BYTES // 2**20} MB (decompressed)",
+                                  hint="split it, or write the records as CSV or JSON Lines, which stream")
+        text = raw.decode("utf-8-sig")
+    except (*READ_ERRORS, UnicodeDecodeError) as exc:
+        raise _read_failed(path, exc) from exc
+    _refuse_nul(path, text)
+    return text
 
 
 def open_text(path: Path) -> IO[str]:
-    """A text stream over a (possibly gzipped) file, for loaders that stream records."""
-    try:
-        with open(path, "rb") as probe:
-            gzipped = probe.read(2) == b"\x1f\x8b"
-        if gzipped:
-            return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
-        return open(path, encoding="utf-8-sig", newline="")
-    except FileNotFoundError as exc:
-        raise ValidationError(path, "file not found") from exc
-    except OSError as exc:
-        raise ValidationError(path, f"cannot read the file ({exc})") from exc
+    """A text stream over a (possibly gzipped) file, for loaders that stream records; read it
+    through `lines`, which turns every failure on the way into a ValidationError."""
+    return io.TextIOWrapper(_open_bytes(path), encoding="utf-8-sig", newline="")
+
+
+def lines(path: Path, stream: IO[str]) -> Iterator[str]:
+    """The lines of a stream from `open_text`, each at most MAX_LINE_CHARS long and without
+    NUL; a bad byte, a truncated gzip or a file that vanishes or fails mid-read is refused."""
+    number = 0
+    while True:
+        try:
+            line = stream.readline(MAX_LINE_CHARS + 1)
+        except (*READ_ERRORS, UnicodeDecodeError) as exc:
+            raise _read_failed(path, exc) from exc
+        if not line:
+            return
+        number += 1
+        if len(line) > MAX_LINE_CHARS:
+            raise ValidationError(path, f"a line longer than {MAX_LINE_CHARS // 2**20} M characters",
+                                  record=f"line {number}", hint="one record per line")
+        _refuse_nul(path, line, record=f"line {number}")
+        yield line
+
+
+def walk_files(root: Path) -> Iterator[Path]:
+    """Every file under a directory but hidden ones (names starting with "."), following
+    symbolic links; a link back to a directory being walked (a loop) is refused, as is a
+    directory that cannot be read."""
+    def failed(exc: OSError) -> None:
+        raise ValidationError(exc.filename or root, f"cannot read the directory ({exc.strerror or exc})")
+
+    ancestors: dict[str, frozenset] = {}  # directory -> (device, inode) of it and those above it
+    for directory, subdirs, files in os.walk(root, followlinks=True, onerror=failed):
+        here = Path(directory)
+        try:
+            st = here.stat()
+        except OSError as exc:
+            failed(exc)
+        above = ancestors.get(os.path.dirname(directory), frozenset()) if directory != str(root) else frozenset()
+        if (st.st_dev, st.st_ino) in above:
+            raise ValidationError(here, "directory loop: this link points back to a directory above it",
+                                  hint="remove the link, or give the directories one by one")
+        ancestors[directory] = above | {(st.st_dev, st.st_ino)}
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith("."):
+                yield here / name
 
 
 class SeenKeys:
@@ -84,30 +199,79 @@ class SeenKeys:
             self._dir.cleanup()
 
 
+def check_shape(path: Path, data: Any, record: str | None = None) -> Any:
+    """`data` as parsed, if it nests at most MAX_DEPTH levels and its YAML aliases (shared
+    parts) add at most MAX_ALIAS_VALUES values when expanded; a cycle is refused too."""
+    done: dict[int, tuple[int, int]] = {}  # id of a list/dict -> (depth, values when expanded)
+    active: set[int] = set()
+    distinct = 0
+    stack: list[tuple[Any, bool]] = [(data, False)]
+    while stack:
+        node, finished = stack.pop()
+        if not isinstance(node, (dict, list)):
+            continue
+        key = id(node)
+        children = [c for c in (node.values() if isinstance(node, dict) else node)
+                    if isinstance(c, (dict, list))]
+        if finished:
+            depth = 1 + max((done[id(c)][0] for c in children), default=0)
+            if depth > MAX_DEPTH:
+                raise ValidationError(path, f"nested more than {MAX_DEPTH} levels deep", record=record)
+            done[key] = (depth, len(node) + sum(done[id(c)][1] for c in children))
+            active.discard(key)
+            distinct += len(node)
+        elif key in active:
+            raise ValidationError(path, "a YAML alias refers to itself (a cycle)", record=record)
+        elif key not in done:
+            active.add(key)
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in done)
+    if isinstance(data, (dict, list)) and done[id(data)][1] - distinct > MAX_ALIAS_VALUES:
+        raise ValidationError(path, f"YAML aliases expand the document by more than {MAX_ALIAS_VALUES:,} "
+                              "values", record=record, hint="write the repeated parts out, or split the file")
+    return data
+
+
 def parse_json(path: Path, text: str) -> Any:
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValidationError(path, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
                               hint="is the file complete (not truncated)?") from exc
+    except RecursionError as exc:  # the C parser's own guard, thousands of levels in
+        raise ValidationError(path, f"nested more than {MAX_DEPTH} levels deep") from exc
+    return check_shape(path, data)
 
 
 def parse_json_line(path: Path, number: int, line: str) -> Any:
     try:
-        return json.loads(line)
+        data = json.loads(line)
     except json.JSONDecodeError as exc:
         raise ValidationError(path, f"invalid JSON at column {exc.colno}: {exc.msg}",
                               record=f"line {number}") from exc
+    except RecursionError as exc:
+        raise ValidationError(path, f"nested more than {MAX_DEPTH} levels deep", record=f"line {number}") from exc
+    return check_shape(path, data, record=f"line {number}")
 
 
 def parse_yaml(path: Path, text: str) -> Any:
     try:
-        return yaml.safe_load(text)
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ValidationError(path, f"invalid YAML{where}: {problem}") from exc
+        context, opened = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if opened and context and context.startswith("while scanning"):
+            # an unclosed quote: the scanner notices at the end of the stream; the line to fix is
+            # where the quote opened
+            problem = f"{context} that starts here, {problem} (line {mark.line + 1})" if mark else context
+            mark = opened
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ValidationError(path, f"invalid YAML{where}: {problem}",
+                              line=mark.line + 1 if mark else None) from exc
+    except RecursionError as exc:  # PyYAML composes nested nodes recursively
+        raise ValidationError(path, f"nested more than {MAX_DEPTH} levels deep") from exc
+    return check_shape(path, data)
 
 
 def normalise_date(value: Any, end: bool = False) -> str | None:

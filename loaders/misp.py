@@ -27,6 +27,7 @@ from graph.errors import ValidationError
 from graph.model import (GROUP_ID, SOFTWARE_ID, TECHNIQUE_ID, Batch, claim_key, infrastructure_value,
                          normalise_name, slug)
 from loaders.common import normalise_date
+from loaders.stix import availability
 
 ATTACK_GROUP_URL = re.compile(r"attack\.mitre\.org/groups/(G\d{4})\b", re.I)
 META_GROUP_ID = re.compile(r"^(G\d{4})(?::|$)")
@@ -39,6 +40,11 @@ TECHNIQUE_GALAXIES = {"mitre-attack-pattern", "mitre-enterprise-attack-attack-pa
 SOFTWARE_GALAXIES = {"mitre-malware", "mitre-tool", "mitre-enterprise-attack-malware",
                      "mitre-enterprise-attack-tool", "mitre-ics-software", "mitre-mobile-attack-malware",
                      "mitre-mobile-attack-tool"}
+# Galaxy files whose clusters are software (tools, malware families): Tool nodes, never actors.
+# Every other galaxy type is read as an actor galaxy.
+SOFTWARE_GALAXY_TYPES = SOFTWARE_GALAXIES | {"tool", "malpedia", "android", "backdoor", "banker", "botnet",
+                                             "exploit-kit", "rat", "ransomware", "stealer"}
+ATTACK_SOFTWARE_URL = re.compile(r"attack\.mitre\.org/software/(S\d{4})\b", re.I)
 GALAXY_TAG = re.compile(r'^misp-galaxy:([A-Za-z0-9_.-]+)="(.*)"$')
 # meta fields read as structured data; descriptions stay text
 SPONSOR_FIELDS = ("country", "cfr-suspected-state-sponsor")
@@ -131,6 +137,54 @@ class _ClusterWriter:
                 self.batch.rel("NAMES", ("Alias", alias), actor, sources=[self.source])
         return actors
 
+    def related(self, nodes: list[tuple[str, str]], uuid: str, related: list, file: str, record: str) -> None:
+        """The cluster's uuid on its node(s), and its `uses` (actor -> software) and `used-by`
+        (software -> actor) links as pending entries "<source>|<other cluster's uuid>". The other
+        cluster sits in another galaxy file, and which node it became (`attack:G0007` or
+        `misp:<uuid>`) is only known once that file is loaded: the graph writer links pending
+        entries to whatever node carries that uuid (graph.ingest.link_clusters), in whichever
+        order the files come. Other relation types ("similar", "variant-of") are not followed."""
+        label = nodes[0][0]
+        wanted = {"Actor": ("uses", "uses_clusters"), "Tool": ("used-by", "used_by_clusters")}[label]
+        pending = []
+        for i, rel in enumerate(related):
+            if not isinstance(rel, dict) or not isinstance(rel.get("dest-uuid"), str) \
+                    or not isinstance(rel.get("type"), str):
+                raise ValidationError(file, "expected {'dest-uuid': ..., 'type': ...}", record=record,
+                                      field=f"related[{i}]")
+            if rel["type"].strip() == wanted[0]:
+                pending.append(f"{self.source}|{rel['dest-uuid'].strip()}")
+            else:
+                self.batch.skip("links to related clusters (not followed)")
+        for node in nodes:
+            self.batch.node(node[0], node[1], clusters=[uuid], **{wanted[1]: pending or None})
+
+    def tool(self, uuid: str, value: str, meta: dict, description: str | None) -> tuple[str, str]:
+        """A software cluster -> one Tool, its value and synonyms as `aliases`. A cluster naming an
+        ATT&CK software ID (a refs URL `attack.mitre.org/software/S0013`, a value `X - S0013`)
+        attaches to `attack:<S-id>` with list properties only, as actor clusters do."""
+        m = VALUE_ATTACK_ID.search(value)
+        ids = [m.group(1)] if m and SOFTWARE_ID.match(m.group(1)) else []
+        for ref in _list(meta.get("refs")):
+            if isinstance(ref, str):
+                ids.extend(s.upper() for s in ATTACK_SOFTWARE_URL.findall(ref))
+        ids = list(dict.fromkeys(ids))
+        name = VALUE_ATTACK_ID.sub("", value).strip()
+        names = [name] + [n.strip() for n in _list(meta.get("synonyms")) if isinstance(n, str) and n.strip()]
+        aliases = [n for n in dict.fromkeys(names) if normalise_name(n) and not SOFTWARE_ID.match(n)]
+        refs = [r for r in _list(meta.get("refs")) if isinstance(r, str)] or None
+        if len(ids) > 1:
+            self.batch.skip("software clusters naming several ATT&CK software IDs (own Tool)")
+        if len(ids) == 1:
+            key = f"attack:{ids[0]}"
+            self.batch.node("Tool", key, external_ids=ids, aliases=aliases, sources=[self.source], refs=refs)
+        else:
+            key = f"misp:{uuid}"
+            # the galaxy says what the software is, not who can get it: the reviewed availability list
+            self.batch.node("Tool", key, name=name, kind="malware", availability=availability(name, "malware"),
+                            aliases=aliases, description=description, sources=[self.source], refs=refs)
+        return ("Tool", key)
+
     def profile(self, actors: list[tuple[str, str]], meta: dict) -> None:
         for rel_type, fields in (("SPONSORED_BY", SPONSOR_FIELDS), ("TARGETS", VICTIM_FIELDS)):
             for field in fields:
@@ -170,6 +224,7 @@ def galaxy_from_document(path: Path, data: Any) -> Batch:
                kind="community", reliability=GALAXY_RELIABILITY,
                url=f"https://github.com/MISP/misp-galaxy/blob/main/clusters/{gtype}.json")
     writer = _ClusterWriter(batch, source)
+    software = gtype in SOFTWARE_GALAXY_TYPES
     seen: dict[str, str] = {}
     for i, cluster in enumerate(data["values"]):
         record = f"values[{i}]"
@@ -199,10 +254,12 @@ def galaxy_from_document(path: Path, data: Any) -> Batch:
             if isinstance(meta.get(field), dict):
                 raise ValidationError(file, "expected text or a list of text", record=record,
                                       field=f"meta.{field}")
-        actors = writer.actors(uuid.strip(), value.strip(), meta, (description or "").strip() or None)
-        writer.profile(actors, meta)
-        if cluster.get("related"):
-            batch.skip("links to related clusters (not followed)", len(_list(cluster["related"])))
+        if software:
+            nodes = [writer.tool(uuid.strip(), value.strip(), meta, (description or "").strip() or None)]
+        else:
+            nodes = writer.actors(uuid.strip(), value.strip(), meta, (description or "").strip() or None)
+            writer.profile(nodes, meta)
+        writer.related(nodes, uuid.strip(), _list(cluster.get("related")), file, record)
     return batch
 
 

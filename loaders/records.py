@@ -14,7 +14,7 @@ from graph.errors import ValidationError
 from graph.model import (ACTOR_KINDS, ADMIRALTY_RELIABILITY, AVAILABILITY, GROUP_ID, INFRA_KINDS,
                          SOFTWARE_ID, SOURCE_KINDS, STANCES, TECHNIQUE_ID, Batch, Ref, claim_key,
                          infrastructure_value, normalise_name, slug)
-from loaders.common import Fields, SeenKeys, base_suffix, open_text, parse_json_line
+from loaders.common import Fields, SeenKeys, base_suffix, lines, open_text, parse_json_line
 
 KINDS = ("sources", "actors", "incidents", "claims")
 
@@ -120,8 +120,11 @@ def records_from_stream(path: Path) -> Batch:
 
 
 def _csv_rows(path: Path, kind: str, stream) -> Iterator[tuple[str, dict]]:
-    reader = csv.DictReader(stream)
-    columns = tuple(reader.fieldnames or ())
+    reader = csv.DictReader(lines(path, stream))
+    try:
+        columns = tuple(reader.fieldnames or ())
+    except csv.Error as exc:
+        raise ValidationError(path, f"malformed CSV header: {exc}", record="line 1") from exc
     if not columns:
         raise ValidationError(path, "empty CSV: expected a header row",
                               hint="columns: " + ",".join(CSV_COLUMNS[kind]))
@@ -139,7 +142,7 @@ def _csv_rows(path: Path, kind: str, stream) -> Iterator[tuple[str, dict]]:
 
 
 def _jsonl_rows(path: Path, stream) -> Iterator[tuple[str, dict]]:
-    for number, line in enumerate(stream, start=1):
+    for number, line in enumerate(lines(path, stream), start=1):
         if line.strip():
             yield f"line {number}", parse_json_line(path, number, line)
 
@@ -330,12 +333,14 @@ class _Builder:
             item = {"attack_id": item.strip()}
         elif not isinstance(item, dict):
             item = {"name": item}
-        tool = Fields(self.path, f.record, item, ("name", "attack_id", "availability"))
+        tool = Fields(self.path, f.record, item, ("name", "attack_id", "availability", "key"))
         attack_id = tool.str("attack_id")
         if attack_id and not SOFTWARE_ID.match(attack_id):
             raise tool.error(field, f"'{attack_id}' is not an ATT&CK software ID like S0366")
-        name = tool.str("name", required=not attack_id)
-        key = f"attack:{attack_id}" if attack_id else f"tool:{slug(name)}"
+        # `key`: a tool the graph already holds under another key (a MISP galaxy's misp:<uuid>)
+        given_key = None if attack_id else tool.str("key")
+        name = tool.str("name", required=not (attack_id or given_key))
+        key = f"attack:{attack_id}" if attack_id else given_key or f"tool:{slug(name)}"
         self.batch.node("Tool", key, name=name, availability=tool.choice("availability", AVAILABILITY),
                         external_ids=[attack_id] if attack_id else None)
         return ("Tool", key)

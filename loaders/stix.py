@@ -14,6 +14,16 @@ What becomes what (see README, "STIX bundles and MITRE ATT&CK"):
     indicates     -> (Actor)-[:USES]->(Infrastructure), (Incident)-[:USED]->(Infrastructure)
     attributed-to -> a Claim (campaign -> actor) stated by the bundle's source, stance "attributes"
     revoked-by    -> the revoked group's names become aliases of the group that replaces it
+    opinion       -> a Claim by its author on the attributed-to relationships (or the incident
+                     and actor) it refers to: strongly-disagree "denies", disagree "disputes",
+                     agree / strongly-agree "attributes"
+    note          -> counted, not loaded (analysis text; attrib computes its own assessment)
+
+Bundles written by `attrib export --format stix` carry attrib's keys and the facts STIX has no
+property for as `x_attrib_*` properties (key, source kind and reliability, tool availability,
+actor kind and country, undated claims); with them each object keeps its own source (its
+`created_by_ref`), a state named by attributed-to becomes a state Actor, and the bundle loads
+back into the same nodes and claims.
 
 Revoked and deprecated objects, object types and relationship types the graph does not model
 are counted in `Batch.skipped`, never fatal. The loader keys everything by ATT&CK IDs and
@@ -30,8 +40,9 @@ from typing import Any
 
 from graph.countries import country_code, country_name
 from graph.errors import ValidationError
-from graph.model import (CAMPAIGN_ID, GROUP_ID, SOFTWARE_ID, TECHNIQUE_ID, Batch, claim_key,
-                         infrastructure_value, normalise_name, slug)
+from graph.model import (ADMIRALTY_RELIABILITY, ACTOR_KINDS, AVAILABILITY, CAMPAIGN_ID, GROUP_ID, SOFTWARE_ID,
+                         INFRA_KINDS, SOURCE_KINDS, TECHNIQUE_ID, Batch, claim_key, infrastructure_value,
+                         normalise_name, slug)
 from loaders.common import normalise_date
 
 # -- the source every ATT&CK row carries -------------------------------------------------------
@@ -44,6 +55,12 @@ MITRE_SOURCE_NAMES = frozenset({"mitre-attack", "mitre-ics-attack", "mitre-mobil
 # that MITRE publishes is a curated, cited judgement, so a claim without a stated confidence
 # gets 90 (STIX scale). A `confidence` on the relationship, when present, wins.
 DEFAULT_ATTRIBUTION_CONFIDENCE = 90
+# opinion -> claim stance: a categorical "strongly disagree" is a denial, "disagree" a dispute;
+# agreeing with an attribution restates it. An opinion without a confidence gets 50 (the STIX
+# scale's "moderate"): nothing says how sure its author is.
+OPINION_STANCES = {"strongly-disagree": "denies", "disagree": "disputes", "agree": "attributes",
+                   "strongly-agree": "attributes"}
+DEFAULT_OPINION_CONFIDENCE = 50
 
 # -- tool availability: the ONE reviewed list ----------------------------------------------------
 # How it was chosen: ATT&CK `tool` objects default to "public" (commercial, open-source or
@@ -123,11 +140,13 @@ SOFTWARE_TYPES = ("malware", "tool")
 OBSERVABLE_TYPES = ("domain-name", "ipv4-addr", "ipv6-addr", "url", "email-addr", "file",
                     "autonomous-system")
 # types that become a node as soon as they are read
-NODE_TYPES = ACTOR_TYPES + SOFTWARE_TYPES + ("campaign", "attack-pattern", "indicator",
+NODE_TYPES = ACTOR_TYPES + SOFTWARE_TYPES + ("campaign", "incident", "attack-pattern", "indicator",
                                              "infrastructure") + OBSERVABLE_TYPES
 # types that become a node only when a relationship points at them (victims)
 TARGET_TYPES = ("identity", "location")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*--[0-9A-Za-z-]+$")
+# MITRE names release files like enterprise-attack-15.1.json (attrib load attack caches them so)
+ATTACK_RELEASE_FILE = re.compile(r"-attack-v?(\d+(?:\.\d+)*)\.json", re.IGNORECASE)
 
 # STIX indicator patterns: simple comparisons only ([domain-name:value = 'x'] OR [...])
 PATTERN_TERM = re.compile(r"([a-z0-9-]+):([A-Za-z0-9_.'\-]+)\s*=\s*'((?:[^'\\]|\\.)*)'")
@@ -169,6 +188,7 @@ class _BundleReader:
         self.revoked_by: dict[str, str] = {}
         self.source = ATTACK_SOURCE
         self.dates: dict[str, str] = {}
+        self.source_keys: dict[str, str | None] = {}   # identity id -> its Source key (attrib bundles)
 
     # -- errors ---------------------------------------------------------------------------------
     def error(self, obj_id: str | None, message: str, field: str | None = None,
@@ -180,11 +200,15 @@ class _BundleReader:
     def read(self) -> Batch:
         self._index()
         self._choose_source()
-        relationships = []
+        self.attack_version = self._attack_version()
+        relationships, opinions = [], []
         for obj_id, obj in self.objects.items():
             kind = obj["type"]
             if kind == "relationship":
                 relationships.append(obj)
+                continue
+            if kind == "opinion":
+                opinions.append(obj)
                 continue
             if obj.get("revoked") is True:
                 self._skip(obj_id, "revoked objects")
@@ -196,6 +220,8 @@ class _BundleReader:
                 self._check_target(obj)
             elif kind in ("marking-definition", "extension-definition", "language-content"):
                 self.skipped_ids.add(obj_id)  # bundle metadata, not intelligence
+            elif kind == "note":
+                self._skip(obj_id, "notes (analysis text; attrib computes its own assessment)")
             else:
                 self._skip(obj_id, f"{kind} objects (type not modelled)")
         for rel in relationships:
@@ -205,6 +231,8 @@ class _BundleReader:
                 self.revoked_by[rel["source_ref"]] = rel["target_ref"]
         for rel in relationships:
             self._relationship(rel)
+        for opinion in opinions:
+            self._opinion(opinion)
         return self.batch
 
     def _skip(self, obj_id: str, reason: str) -> None:
@@ -242,22 +270,66 @@ class _BundleReader:
                 self.where[obj_id] = where
 
     def _choose_source(self) -> None:
-        """ATT&CK bundles -> src:mitre-attack; any other bundle -> its author's identity."""
+        """ATT&CK bundles -> src:mitre-attack; any other bundle -> its author's identity (in an
+        attrib bundle, each object's own author: `_source_of`)."""
+        attrib = any(o["type"] == "identity" and isinstance(o.get("x_attrib_key"), str)
+                     for o in self.objects.values())
         authors = Counter()
         for obj in self.objects.values():
-            if self._attack_id(obj):
+            if not attrib and self._attack_id(obj):
                 self.source = ATTACK_SOURCE
                 self.batch.node("Source", ATTACK_SOURCE, **ATTACK_SOURCE_PROPS)
                 return
             if isinstance(obj.get("created_by_ref"), str):
                 authors[obj["created_by_ref"]] += 1
         author = self.objects.get(authors.most_common(1)[0][0]) if authors else None
+        if author is not None and self._source_key(author["id"]):
+            self.source = self._source_key(author["id"])
+            return
         name = author.get("name") if author else None
         if not isinstance(name, str) or not slug(name):
             name = self.path.name.split(".")[0]
         self.source = f"src:{slug(name)}"
         kind = "government" if author and author.get("identity_class") == "government" else "vendor"
         self.batch.node("Source", self.source, name=name, kind=kind)
+
+    def _attack_version(self) -> str | None:
+        """The ATT&CK release of an ATT&CK bundle: its x-mitre-collection's version, else the
+        release in the file name; kept on the Technique nodes (Navigator layers name it)."""
+        if self.source != ATTACK_SOURCE:
+            return None
+        for obj in self.objects.values():
+            if obj["type"] == "x-mitre-collection" and isinstance(obj.get("x_mitre_version"), str):
+                return obj["x_mitre_version"].strip()
+        found = ATTACK_RELEASE_FILE.search(self.path.name)
+        return found.group(1) if found else None
+
+    def _source_key(self, identity_id: str) -> str | None:
+        """The Source an attrib bundle's author identity stands for (its node made on first
+        use); None for an identity without an attrib key."""
+        if identity_id in self.source_keys:
+            return self.source_keys[identity_id]
+        obj = self.objects.get(identity_id)
+        key = None
+        if obj is not None and obj["type"] == "identity" and obj.get("x_attrib_kind") != "state":
+            key = self._text(obj, "x_attrib_key")
+        if key:
+            kind = obj.get("x_attrib_kind")
+            if kind not in SOURCE_KINDS:
+                kind = "government" if obj.get("identity_class") == "government" else "vendor"
+            reliability = obj.get("x_attrib_reliability")
+            refs = obj.get("external_references") if isinstance(obj.get("external_references"), list) else []
+            urls = [r["url"] for r in refs if isinstance(r, dict) and isinstance(r.get("url"), str)]
+            self.batch.node("Source", key, name=self._text(obj, "name") or key, kind=kind,
+                            reliability=reliability if reliability in ADMIRALTY_RELIABILITY else None,
+                            url=urls[0] if urls else None)
+        self.source_keys[identity_id] = key
+        return key
+
+    def _source_of(self, obj: dict) -> str:
+        """Who states this object: its author in an attrib bundle, else the bundle's source."""
+        ref = obj.get("created_by_ref")
+        return (self._source_key(ref) if isinstance(ref, str) else None) or self.source
 
     # -- field helpers ----------------------------------------------------------------------------
     @staticmethod
@@ -304,19 +376,23 @@ class _BundleReader:
 
     def _key(self, obj: dict, pattern: re.Pattern, prefix: str = "attack:") -> tuple[str, str | None]:
         attack_id = self._attack_id(obj)
+        own = self._text(obj, "x_attrib_key")
+        if own:
+            return own, attack_id if attack_id and pattern.match(attack_id) else None
         if attack_id and pattern.match(attack_id):
             return f"{prefix}{attack_id}", attack_id
         return f"stix:{obj['id']}", None
 
     def _common(self, obj: dict) -> dict:
         return {"description": self._text(obj, "description"), "created": self._date(obj, "created"),
-                "modified": self._date(obj, "modified"), "sources": [self.source]}
+                "modified": self._date(obj, "modified"), "sources": [self._source_of(obj)]}
 
     # -- objects -----------------------------------------------------------------------------------
     def _actor(self, obj: dict) -> None:
         key, attack_id = self._key(obj, GROUP_ID)
         name = self._text(obj, "name", required=True)
-        self.batch.node("Actor", key, name=name, kind="group",
+        kind = obj.get("x_attrib_kind") if obj.get("x_attrib_kind") in ACTOR_KINDS else "group"
+        self.batch.node("Actor", key, name=name, kind=kind,
                         external_ids=[attack_id] if attack_id else None, **self._common(obj))
         self.nodes[obj["id"]] = [("Actor", key)]
         self._aliases(("Actor", key), [name] + self._strings(obj, "aliases"), self._date(obj, "created"))
@@ -339,14 +415,19 @@ class _BundleReader:
         self.batch.node("Incident", key, name=self._text(obj, "name", required=True),
                         first_seen=first_seen, last_seen=last_seen,
                         external_ids=[attack_id] if attack_id else None, **self._common(obj))
-        self.batch.rel("REPORTED_BY", ("Incident", key), ("Source", self.source))
+        self.batch.rel("REPORTED_BY", ("Incident", key), ("Source", self._source_of(obj)))
         self.nodes[obj["id"]] = [("Incident", key)]
+
+    _incident = _campaign  # STIX 2.1 incident (what attrib writes for a MISP event)
 
     def _software(self, obj: dict) -> None:
         key, attack_id = self._key(obj, SOFTWARE_ID)
         name = self._text(obj, "name", required=True)
-        self.batch.node("Tool", key, name=name, kind=obj["type"], availability=availability(name, obj["type"]),
+        stated = obj.get("x_attrib_availability")
+        self.batch.node("Tool", key, name=name, kind=obj["type"],
+                        availability=stated if stated in AVAILABILITY else availability(name, obj["type"]),
                         external_ids=[attack_id] if attack_id else None,
+                        aliases=[a for a in self._strings(obj, "x_mitre_aliases") if a != name] or None,
                         platforms=self._strings(obj, "x_mitre_platforms") or None, **self._common(obj))
         self.nodes[obj["id"]] = [("Tool", key)]
 
@@ -366,7 +447,9 @@ class _BundleReader:
                 tactics.append(phase["phase_name"])
         self.batch.node("Technique", key, name=self._text(obj, "name", required=True),
                         tactics=tactics or None, external_ids=[key] if key == attack_id else None,
-                        platforms=self._strings(obj, "x_mitre_platforms") or None, **self._common(obj))
+                        platforms=self._strings(obj, "x_mitre_platforms") or None,
+                        domain=(self._strings(obj, "x_mitre_domains") or [None])[0],
+                        attack_version=self.attack_version if key == attack_id else None, **self._common(obj))
         self.nodes[obj["id"]] = [("Technique", key)]
         if key == attack_id and "." in key:
             parent = key.split(".")[0]
@@ -387,8 +470,12 @@ class _BundleReader:
             self._skip(obj["id"], "indicators with patterns this tool does not read")
             return
         nodes = []
-        for type_, path, value in PATTERN_TERM.findall(pattern):
+        terms = PATTERN_TERM.findall(pattern)
+        own = (self._text(obj, "x_attrib_key") or "").split(":", 1)[0]
+        for type_, path, value in terms:
             kind = PATTERN_KINDS.get((type_, path.replace("'", "").lower()))
+            if kind and len(terms) == 1 and own in INFRA_KINDS:
+                kind = own  # attrib's own bundle: the kind it wrote (a hostname as a domain-name)
             if kind and value.strip():
                 nodes.append(self._infra_node(obj, kind, value.replace("\\'", "'")))
         if not nodes:
@@ -441,6 +528,17 @@ class _BundleReader:
             if code:
                 self.batch.node("Country", code, name=country_name(code))
                 nodes.append(("Country", code))
+        elif obj.get("x_attrib_kind") == "state":  # attrib writes a state actor as an identity
+            key = self._text(obj, "x_attrib_key") or f"stix:{obj['id']}"
+            name = self._text(obj, "name", required=True)
+            self.batch.node("Actor", key, name=name, kind="state", sources=[self._source_of(obj)],
+                            country=country_code(self._text(obj, "x_attrib_country") or "") or None)
+            self._aliases(("Actor", key), [name], self._date(obj, "created"))
+            nodes.append(("Actor", key))
+        elif obj.get("identity_class") == "class" and self._text(obj, "x_attrib_key"):
+            key = self._text(obj, "x_attrib_key")
+            self.batch.node("Sector", key, name=self._text(obj, "name") or key.removeprefix("sector:"))
+            nodes.append(("Sector", key))
         else:
             sectors = []
             for sector in self._strings(obj, "sectors"):
@@ -449,7 +547,7 @@ class _BundleReader:
                 sectors.append(("Sector", key))
             name = self._text(obj, "name")
             if obj.get("identity_class") in ("organization", "government") and name and slug(name):
-                org = ("Organization", f"org:{slug(name)}")
+                org = ("Organization", self._text(obj, "x_attrib_key") or f"org:{slug(name)}")
                 self.batch.node("Organization", org[1], name=name)
                 for sector in sectors:
                     self.batch.rel("IN_SECTOR", org, sector, sources=[self.source])
@@ -506,7 +604,7 @@ class _BundleReader:
         if confidence is not None and (isinstance(confidence, bool) or not isinstance(confidence, int)
                                        or not 0 <= confidence <= 100):
             raise self.error(rel["id"], f"expected a whole number from 0 to 100, got {confidence!r}", "confidence")
-        props = {"sources": [self.source], "created": self._date(rel, "created")}
+        props = {"sources": [self._source_of(rel)], "created": self._date(rel, "created")}
         if confidence is not None:
             props["confidence"] = confidence
         if rtype == "attributed-to":
@@ -551,15 +649,60 @@ class _BundleReader:
             src, dst = self.objects[rel["source_ref"]], self.objects[rel["target_ref"]]
             self.batch.skip(f"'attributed-to' relationships from {src['type']} to {dst['type']} (not modelled)")
             return
-        date = props["created"]
-        key = claim_key(incident, actor, self.source, "attributes", date)
+        self._claim(rel, incident, actor, "attributes", props.get("confidence", DEFAULT_ATTRIBUTION_CONFIDENCE),
+                    "description")
+
+    def _claim(self, obj: dict, incident: str, actor: str, stance: str, confidence: int, text_field: str) -> None:
+        """One Claim from an attributed-to relationship or an opinion: by its source, dated by
+        its `created` (unless attrib marked it undated), its text as the statement."""
+        source = self._source_of(obj)
+        date = None if obj.get("x_attrib_undated") is True else self._date(obj, "created")
+        refs = obj.get("external_references") if isinstance(obj.get("external_references"), list) else []
+        urls = [r["url"] for r in refs if isinstance(r, dict) and isinstance(r.get("url"), str)]
+        key = claim_key(incident, actor, source, stance, date)
         claim = ("Claim", key)
-        self.batch.node("Claim", key, stance="attributes", date=date, sources=[self.source],
-                        confidence=props.get("confidence", DEFAULT_ATTRIBUTION_CONFIDENCE))
-        self.batch.rel("ABOUT", claim, ("Incident", incident), sources=[self.source], created=date)
-        self.batch.rel("NAMES", claim, ("Actor", actor), sources=[self.source], created=date)
-        self.batch.rel("STATED_BY", claim, ("Source", self.source), stance="attributes",
-                       sources=[self.source], created=date)
+        self.batch.node("Claim", key, stance=stance, date=date, sources=[source], confidence=confidence,
+                        statement=self._text(obj, text_field), url=urls[0] if urls else None)
+        self.batch.rel("ABOUT", claim, ("Incident", incident), sources=[source], created=date)
+        self.batch.rel("NAMES", claim, ("Actor", actor), sources=[source], created=date)
+        self.batch.rel("STATED_BY", claim, ("Source", source), stance=stance, sources=[source], created=date)
+
+    def _opinion(self, op: dict) -> None:
+        """An opinion on attributed-to relationships (or on an incident and an actor) is its
+        author's claim about who did that incident."""
+        stance = OPINION_STANCES.get(op.get("opinion"))
+        if stance is None:
+            self._skip(op["id"], "neutral opinions")
+            return
+        refs = op.get("object_refs")
+        if not isinstance(refs, list) or not refs or not all(isinstance(r, str) for r in refs):
+            raise self.error(op["id"], "expected a list of object ids", "object_refs")
+        pairs, incidents, actors = set(), [], []
+        for ref in refs:
+            obj = self.objects.get(ref)
+            if obj is None or ref in self.skipped_ids:
+                continue
+            if obj["type"] == "relationship" and obj.get("relationship_type") == "attributed-to":
+                starts = self.nodes.get(obj["source_ref"], [])
+                target = self.objects[obj["target_ref"]]
+                ends = self._target_nodes(target) if target["type"] in TARGET_TYPES else self.nodes.get(target["id"], [])
+                pairs.update((s[1], e[1]) for s in starts[:1] for e in ends[:1]
+                             if (s[0], e[0]) == ("Incident", "Actor"))
+                continue
+            nodes = self._target_nodes(obj) if obj["type"] in TARGET_TYPES else self.nodes.get(ref, [])
+            incidents += [n[1] for n in nodes if n[0] == "Incident"]
+            actors += [n[1] for n in nodes if n[0] == "Actor"]
+        pairs.update((i, a) for i in incidents for a in actors)
+        if not pairs:
+            self._skip(op["id"], "opinions on anything but an attribution (not modelled)")
+            return
+        confidence = op.get("confidence")
+        if confidence is None:
+            confidence = DEFAULT_OPINION_CONFIDENCE
+        elif isinstance(confidence, bool) or not isinstance(confidence, int) or not 0 <= confidence <= 100:
+            raise self.error(op["id"], f"expected a whole number from 0 to 100, got {confidence!r}", "confidence")
+        for incident, actor in sorted(pairs):
+            self._claim(op, incident, actor, stance, confidence, "explanation")
 
     def _revoked_by(self, rel: dict) -> None:
         """The old group's names (and its retired ID) live on as aliases of its replacement."""

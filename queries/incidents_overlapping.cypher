@@ -13,9 +13,10 @@ WITH i, j, collect(DISTINCT ti.key) + collect(DISTINCT pi.key) AS ikeys
 MATCH (j)-[:USED]->(tj:Technique)
 OPTIONAL MATCH (tj)-[:SUBTECHNIQUE_OF]->(pj:Technique)
 WITH i, j, ikeys, collect(DISTINCT tj.key) + collect(DISTINCT pj.key) AS jkeys
-WITH i, j, [k IN ikeys WHERE k IN jkeys] AS shared
-WITH i, j, reduce(acc = [], k IN shared | CASE WHEN k IN acc THEN acc ELSE acc + k END) AS shared
-WHERE size(shared) >= $min_shared
+WITH i, j, [k IN ikeys WHERE k IN jkeys] AS both
+// each shared key once, in order (the console refuses list growth inside reduce())
+CALL (both) { UNWIND both AS k RETURN collect(DISTINCT k) AS shared }
+WITH i, j, shared WHERE size(shared) >= $min_shared
 RETURN i.name AS incident, j.name AS other_incident, size(shared) AS shared_techniques, shared,
        i.first_seen AS first_seen, j.first_seen AS other_first_seen, i, j
 ORDER BY shared_techniques DESC, incident, other_incident

@@ -4,6 +4,7 @@ that NEO4J_URI names."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -18,11 +19,44 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 FIXTURES = Path(__file__).resolve().parent / "data"
 
 
+def system_tool(package: str, *commands: str) -> str:
+    """The first of `commands` found on PATH. A missing tool fails the test with the Debian
+    package to install (the README's set-up names it); it never skips a tier silently."""
+    for command in commands:
+        found = shutil.which(command)
+        if found:
+            return found
+    pytest.fail(f"{commands[0]} is not installed; run: apt-get install -y {package} "
+                f"(README, Quick start)", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    return system_tool("chromium", "chromium", "google-chrome")
+
+
 def shared_file(*parts: str) -> Path:
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
         pytest.skip(f"shared test data {path} is not present")
     return path
+
+
+def attack_techniques(directory: Path) -> tuple[Path, dict]:
+    """The techniques of the shared ATT&CK Enterprise v15.1 (attack-patterns and their
+    subtechnique-of links: names, tactics, parents in seconds instead of the full load), as a
+    bundle named like the release file; returns (its path, the full bundle)."""
+    import gzip
+    import json
+
+    data = json.loads(gzip.decompress(shared_file("attack", "enterprise-attack-15.1.json.gz").read_bytes()))
+    keep = {o["id"] for o in data["objects"] if o["type"] in ("attack-pattern", "identity", "marking-definition")}
+    objects = [o for o in data["objects"] if o["id"] in keep or (
+        o["type"] == "relationship" and o["relationship_type"] == "subtechnique-of"
+        and o["source_ref"] in keep and o["target_ref"] in keep)]
+    path = directory / "enterprise-attack-15.1.json"
+    path.write_text(json.dumps({"type": "bundle", "id": data["id"], "objects": objects}))
+    return path, data
 
 
 @pytest.fixture(scope="session")

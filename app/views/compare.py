@@ -7,6 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from app import state
+from app.pickers import actor_finder
+from app.matrix_view import compare_matrix
 from graph import explore
 from graph.errors import AttribError
 
@@ -26,9 +28,24 @@ names = {r["key"]: r["name"] for r in rows}
 preferred = [k for k in ("attack:G0032", "actor:cerium", "attack:G0007") if k in names]
 default = preferred if len(preferred) >= 2 else [r["key"] for r in rows if r["kind"] != "state"][:3]
 asked = [k for k in (st.query_params.get("actors") or "").split(",") if k in names][:5]
-if asked and "compare_actors" not in st.session_state:
+if asked:
     default = asked  # links like /compare?actors=attack:G0032,actor:cerium
-picked = st.multiselect("Actors (2 to 5)", list(names), default=default, max_selections=5,
+st.session_state.setdefault("compare_actors", default)
+
+
+def add_actor(actor_key: str) -> None:
+    chosen = st.session_state.compare_actors
+    if actor_key not in chosen and len(chosen) < 5:
+        st.session_state.compare_actors = chosen + [actor_key]
+
+
+f1, f2 = st.columns([4, 1])
+with f1:
+    found = actor_finder(db, "compare_find")
+if found:
+    f2.button("Add to the comparison", key="compare_add", on_click=add_actor, args=(found,),
+              disabled=found in st.session_state.compare_actors or len(st.session_state.compare_actors) >= 5)
+picked = st.multiselect("Actors (2 to 5)", list(names), max_selections=5,
                         format_func=lambda k: f"{names[k]} ({k})", key="compare_actors")
 if len(picked) < 2:
     st.info("Pick at least two actors.")
@@ -86,6 +103,20 @@ def item_rows(items: list[explore.CompareItem]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+# Fixed widths so the columns of the actors compared fit beside the item's facts at 1600 px.
+ITEM_COLUMNS = {"item": st.column_config.TextColumn(width=230), "category": st.column_config.TextColumn(width=85),
+                "kind": st.column_config.TextColumn(width=90),
+                "weight": st.column_config.NumberColumn(width=65, format="%.2f"),
+                "actors in graph with it": st.column_config.NumberColumn(
+                    "actors with it", width=95, help="actors in the whole graph that have it"),
+                "availability": st.column_config.TextColumn(width=85)}
+
+
+def item_config(actor_columns: list[str]) -> dict:
+    width = max(110, (1140 - 650) // max(1, len(actor_columns)))
+    return {**ITEM_COLUMNS, **{c: st.column_config.TextColumn(width=width) for c in actor_columns}}
+
+
 categories = ["all", "tools", "techniques", "infrastructure", "victims"]
 cat = st.radio("Category", categories, horizontal=True, key="compare_cat")
 
@@ -99,7 +130,8 @@ st.subheader(f"Shared ({len(shared)})")
 st.caption("Held by at least two of the actors compared, most specific first. A shared item with a low "
            "weight (common technique, public tool, big sector) says little.")
 if shared:
-    st.dataframe(item_rows(shared), hide_index=True, width="stretch", height=min(420, 40 + 35 * len(shared)))
+    st.dataframe(item_rows(shared), hide_index=True, width="stretch", height=min(420, 40 + 35 * len(shared)),
+                 column_config=item_config([label[k] for k in picked]))
 else:
     st.write("Nothing shared in this category.")
 
@@ -113,6 +145,9 @@ for tab, k in zip(tabs, picked):
         if own:
             st.dataframe(item_rows(own)[["item", "category", "kind", "weight", "actors in graph with it",
                                          "availability", label[k]]],
-                         hide_index=True, width="stretch", height=min(420, 40 + 35 * len(own)))
+                         hide_index=True, width="stretch", height=min(420, 40 + 35 * len(own)),
+                         column_config=item_config([label[k]]))
         else:
             st.write("Nothing distinctive in this category.")
+
+compare_matrix(db, picked)

@@ -6,8 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from app import state
-from app.export_widget import export_panel
-from app.render import render_html
+from app.exports.html import render_html
+from app.exports.style import DENSE_LAYOUT_FROM, MAX_DRAWN_NODES
+from app.exports.widget import export_panel
 from graph import cypher, saved_queries
 from graph.console import display_text, run_query
 from graph.errors import AttribError
@@ -37,20 +38,29 @@ if saved and saved.params:
 if st.button("Run", type="primary", key="console_run"):
     try:
         params = saved.bind({k: v for k, v in given.items() if v != ""}) if saved else {}
-        st.session_state.console_result = (run_query(db, text, params, connect=True), choice)
+        # What ran (name, text, parameters) names the result for its export.
+        st.session_state.console_result = (run_query(db, text, params, connect=True), choice,
+                                           f"query:{choice}\n{text}\n{sorted(params.items())}")
     except AttribError as exc:
         st.session_state.console_result = None
         state.show_error(exc)
 
 kept = st.session_state.get("console_result")
 if kept:
-    result, ran = kept
+    result, ran, ran_subject = kept
     for notice in result.notices:
         st.warning(state.plain(notice))
     st.caption(f"{len(result.rows)} row(s) in {result.elapsed_ms} ms")
     frame = pd.DataFrame([[display_text(v) for v in row] for row in result.rows], columns=result.columns)
     st.dataframe(frame, hide_index=True, width="stretch")
-    if result.graph.nodes:
+    if len(result.graph.nodes) > MAX_DRAWN_NODES:
         st.subheader("As a graph")
+        st.info(f"The result holds {len(result.graph.nodes)} nodes: too many to draw (at most "
+                f"{MAX_DRAWN_NODES}). The table above lists every row; add a LIMIT or a WHERE to draw a part.")
+    elif result.graph.nodes:
+        st.subheader("As a graph")
+        if len(result.graph.nodes) >= DENSE_LAYOUT_FROM:
+            st.caption(f"{len(result.graph.nodes)} nodes: zoom in (scroll) to read their labels.")
         st.iframe(render_html(result.graph, title=ran, height_px=520), height=600)
-        export_panel(result.graph, queries[ran].title if ran in queries else "Query result", "console_export")
+        export_panel(result.graph, queries[ran].title if ran in queries else "Query result", "console_export",
+                     subject=ran_subject)

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app import state
-from app.render import render_html
+from app.exports.html import render_html
 from graph import explore
 from graph.model import LABELS
 
@@ -32,15 +32,20 @@ only = c2.multiselect("Only labels", [lab for lab in LABELS if lab != "Alias"], 
 hits = explore.search(db, query, labels=only or None, limit=25) if query else []
 if query and not hits:
     st.info("Nothing matches that name, alias or ID.")
+if explore.ambiguity(query, hits):
+    st.caption(state.plain(explore.ambiguity(query, hits)))
 if hits:
-    pick = st.selectbox("Matches", range(len(hits)), format_func=lambda i: hit_label(hits[i]), key="explore_pick")
+    # options are the hits themselves (element ids), not positions: a new search gives new options,
+    # so the box shows the new best match instead of keeping the old one's label
+    by_id = {h["id"]: h for h in hits}
+    pick = st.selectbox("Matches", list(by_id), format_func=lambda i: hit_label(by_id[i]), key="explore_pick")
     b1, b2, b3 = st.columns(3)
     if b1.button("Show neighbours", type="primary"):
-        ss.explore_focus = [hits[pick]["id"]]
+        ss.explore_focus = [pick]
         ss.explore_path = None
     if b2.button("Add to graph"):
-        if hits[pick]["id"] not in ss.explore_focus:
-            ss.explore_focus = ss.explore_focus + [hits[pick]["id"]]
+        if pick not in ss.explore_focus:
+            ss.explore_focus = ss.explore_focus + [pick]
         ss.explore_path = None
     if b3.button("Clear graph"):
         ss.explore_focus, ss.explore_path = [], None
@@ -53,11 +58,17 @@ with st.expander("Filters and cap", expanded=False):
     src_names = {s["key"]: s["name"] for s in srcs}
     sources = f2.multiselect("Stated by sources", list(src_names), format_func=lambda k: src_names[k],
                              key="explore_sources")
-    f3, f4, f5, f6 = st.columns(4)
+    f3, f4, f5 = st.columns(3)
     since = f3.text_input("Seen since (YYYY[-MM[-DD]])", key="explore_since").strip()
     until = f4.text_input("Seen until (YYYY[-MM[-DD]])", key="explore_until").strip()
     undated = f5.checkbox("Keep undated facts", value=True, key="explore_undated")
-    cap = f6.slider("Node cap", 50, 600, explore.DEFAULT_NODE_CAP, step=50, key="explore_cap")
+    f6, f7 = st.columns(2)
+    per_label = f6.slider("Neighbours per label", 10, 300, explore.DEFAULT_PER_LABEL, step=10,
+                          key="explore_per_label",
+                          help="Of each expanded node, at most this many neighbours of one label "
+                               "(best connected first).")
+    cap = f7.slider("Node cap", 50, 600, explore.DEFAULT_NODE_CAP, step=50, key="explore_cap",
+                    help="At most this many nodes in the whole graph.")
 filt = explore.NeighbourFilter(labels=labels or None, sources=sources or None, since=since or None,
                                until=until or None, undated=undated)
 
@@ -72,7 +83,7 @@ if ss.explore_path:
     title = "Shortest path"
 elif ss.explore_focus:
     try:
-        view = explore.neighbours(db, ss.explore_focus, filt, cap=cap)
+        view = explore.neighbours(db, ss.explore_focus, filt, cap=cap, per_label=per_label)
     except ValueError as exc:
         st.error(state.plain(exc))
         st.stop()
@@ -84,7 +95,10 @@ if view is not None and view.nodes:
     notice = view.omitted_text()
     shown = f"Showing {len(view.nodes)} nodes and {len(view.edges)} relationships."
     if notice:
-        st.warning(f"{shown} {state.plain(notice)}. Narrow the filters or raise the cap to see more.")
+        raise_what = [what for what, n in (("Neighbours per label", sum(view.omitted_by_limit.values())),
+                                           ("Node cap", view.omitted_by_cap)) if n]
+        st.warning(f"{shown} {state.plain(notice)}. To see more: narrow the filters, or raise "
+                   f"{' and '.join(raise_what)} under Filters and cap.")
     else:
         st.caption(shown + " Nothing was left out.")
     st.iframe(render_html(view.to_subgraph(title=title), title=title, height_px=560), height=700)
@@ -113,10 +127,11 @@ qb = p2.text_input("To", key="path_b", placeholder="e.g. APT29")
 ha = explore.search(db, qa, limit=10) if qa else []
 hb = explore.search(db, qb, limit=10) if qb else []
 if ha and hb:
-    ia = p1.selectbox("From node", range(len(ha)), format_func=lambda i: hit_label(ha[i]), key="path_pick_a")
-    ib = p2.selectbox("To node", range(len(hb)), format_func=lambda i: hit_label(hb[i]), key="path_pick_b")
+    by_a, by_b = {h["id"]: h for h in ha}, {h["id"]: h for h in hb}
+    ia = p1.selectbox("From node", list(by_a), format_func=lambda i: hit_label(by_a[i]), key="path_pick_a")
+    ib = p2.selectbox("To node", list(by_b), format_func=lambda i: hit_label(by_b[i]), key="path_pick_b")
     if st.button("Find shortest path"):
-        ss.explore_path = (ha[ia]["id"], hb[ib]["id"])
+        ss.explore_path = (ia, ib)
         st.rerun()
 elif qa or qb:
     st.caption("Type something that matches on both sides.")

@@ -2,19 +2,17 @@
 score is what it is, and the incident's neighbourhood as a graph."""
 from __future__ import annotations
 
-import datetime as dt
-
 import pandas as pd
 import streamlit as st
 
 from app import state
-from app.export_widget import export_panel
-from app.render import render_html
+from app.asof import check_as_of, default_as_of
+from app.exports.widget import export_panel
+from app.matrix_view import workbench_matrix
 from app.workbench_view import (ach_frame, ach_styler, claim_rows, contribution_rows, hypothesis_rows,
-                                SCORE_HELP)
-from graph import explore
+                                point_text, SCORE_HELP)
+from graph import explore, scoring
 from graph.errors import AttribError
-from graph.subgraph import incident_subgraph
 
 db = state.get_db()
 state.page_header("Attribution workbench",
@@ -32,7 +30,7 @@ if wanted and wanted not in by_key:
     st.warning("No incident has the key given in the link; showing the default one.")
 default = wanted if wanted in by_key else explore.default_incident(incidents)
 keys = list(by_key)
-c1, c2, c3 = st.columns([4, 1, 1])
+c1, c2, c3 = st.columns([4, 1, 2])
 key = c1.selectbox("Incident", keys, index=keys.index(default), key="wb_incident",
                    format_func=lambda k: f"{by_key[k]['name']} · {by_key[k]['first_seen'] or 'undated'} · "
                                          f"{by_key[k]['claims']} claim(s) · {k}")
@@ -44,35 +42,48 @@ blind = c2.toggle("Blind mode", key="wb_blind",
 use_asof = c3.toggle("As of a date", key="wb_use_asof",
                      help="Use only what was known by that date (claims, attributions and profiles dated "
                           "later are left out).")
-as_of = None
-if use_asof:
-    as_of = c3.date_input("As of", value=dt.date.today(), key="wb_asof", label_visibility="collapsed",
-                          min_value=dt.date(1990, 1, 1)).isoformat()
 inc = by_key[key]
+as_of = asof_error = None
+if use_asof:
+    # a text box applies on Enter (a date picker only on blur); one per incident, so each starts
+    # at its own first-seen date
+    typed = c3.text_input("As of (YYYY-MM-DD, Enter applies)", value=default_as_of(inc["first_seen"]),
+                          key=f"wb_asof_{key}", help="Starts at the incident's first-seen date: what was "
+                                                     "known when it began.")
+    as_of, asof_error = check_as_of(typed, inc["first_seen"])
+    if asof_error:
+        c3.error(state.plain(asof_error))
 
 claims_box = st.container()
-left, right = st.columns([5, 6])
+left, right = st.columns([6, 5])
+claims = []
 # The graph first: Streamlit sends it to the browser while the scores are computed.
 with right:
-    st.subheader("Neighbourhood")
+    st.subheader("Neighbourhood" + (f" as known on {as_of}" if as_of else ""))
     try:
-        sub = incident_subgraph(db, key)
-        st.iframe(render_html(sub, title=inc["name"], height_px=520), height=660)
-        st.caption("Claims are coloured by stance. Hover a node for its details; drag to move, scroll to zoom.")
-        export_panel(sub, inc["name"], "wb_export")
+        sub, graph_html, claims = state.incident_view(db, key, inc["name"], as_of)
+        st.iframe(graph_html, height=660)
+        st.caption("Claims are coloured by stance. Hover a node for its details; drag to move, scroll to zoom."
+                   + (f" Only what was known on {as_of}: later claims and relationships are left out."
+                      if as_of else ""))
+        export_panel(sub, inc["name"], "wb_export", subject=f"incident:{key}")
     except AttribError as exc:
         state.show_error(exc)
 
 hyps = explanation = ach = None
-try:
-    with st.spinner("Scoring hypotheses ..."):
-        hyps, explanation, ach = state.scores(db, key, blind, as_of)
-except AttribError as exc:
-    state.show_error(exc)
+if asof_error:
+    with left:
+        st.info("Hypotheses, the ACH matrix and why each score is what it is appear once the as-of date "
+                "at the top is one the incident was known on.")
+else:
+    try:
+        with st.spinner("Scoring hypotheses ..."):
+            hyps, explanation, ach = state.scores(db, key, blind, as_of)
+    except AttribError as exc:
+        state.show_error(exc)
 
 with claims_box:
     st.subheader("Claims")
-    claims = explore.incident_claims(db, key)
     rows = claim_rows(claims, explanation)
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
@@ -92,12 +103,12 @@ with claims_box:
                 s1, s2 = st.columns(2)
                 s1.markdown("**Supports the claim**")
                 for p in a.supports or []:
-                    s1.markdown("- " + state.plain(p.text) + (f" (weight {p.weight:+.2f})" if p.weight else ""))
+                    s1.markdown("- " + state.plain(point_text(p)))
                 if not a.supports:
                     s1.write("Nothing.")
                 s2.markdown("**Weakens the claim**")
                 for p in a.weakens or []:
-                    s2.markdown("- " + state.plain(p.text) + (f" (weight {p.weight:+.2f})" if p.weight else ""))
+                    s2.markdown("- " + state.plain(point_text(p)))
                 if not a.weakens:
                     s2.write("Nothing.")
     else:
@@ -108,10 +119,19 @@ with claims_box:
 if hyps is not None:
     with left:
         st.subheader("Hypotheses" + (" (blind: claims ignored)" if blind else ""))
+        st.markdown(f"Most likely: **{state.plain(hyps.headline)}**")
         st.dataframe(pd.DataFrame(hypothesis_rows(hyps)).drop(columns=["key"]), hide_index=True,
                      width="stretch", height=35 * 12 + 3,
-                     column_config={"score": st.column_config.NumberColumn(format="%+.2f"),
-                                    "actor": st.column_config.TextColumn(width="medium")})
+                     column_config={"rank": st.column_config.TextColumn(width=40),
+                                    "actor": st.column_config.TextColumn(width=150),
+                                    "score": st.column_config.NumberColumn(format="%+.2f", width=60),
+                                    "probability": st.column_config.TextColumn(width=75),
+                                    "verdict": st.column_config.TextColumn(width=95),
+                                    "evidence items": st.column_config.TextColumn(
+                                        "items", width=50, help="evidence items weighed"),
+                                    "claims counted": st.column_config.TextColumn(
+                                        "claims", width=55, help="claims about this incident counted"),
+                                    "also known as": st.column_config.TextColumn(width="large")})
         st.caption(SCORE_HELP)
 
     st.subheader("ACH matrix")
@@ -128,14 +148,25 @@ if hyps is not None:
         st.write("No evidence items to weigh.")
 
     st.subheader("Why this score")
-    ranked = hyps.hypotheses
-    if ranked:
-        pick = st.selectbox("Hypothesis", range(len(ranked)), key="wb_why",
-                            format_func=lambda i: f"#{ranked[i].rank} {ranked[i].actor.name} "
-                                                  f"(score {ranked[i].score:+.2f}, {ranked[i].verdict})")
-        h = ranked[pick]
+
+    @st.fragment
+    def why_this_score(ranked) -> None:
+        """Picking another hypothesis reruns only this part of the page."""
+        # actor keys as options, not positions: after a blind toggle or another incident the box
+        # shows the hypothesis whose numbers the table below holds
+        by_key = {h.actor.key: h for h in ranked}
+        pick = st.selectbox("Hypothesis", list(by_key), key="wb_why",
+                            format_func=lambda k: f"#{by_key[k].rank} {by_key[k].actor.name} "
+                                                  f"(score {by_key[k].score:+.2f}, "
+                                                  f"{scoring.percent(by_key[k].probability)}, {by_key[k].verdict})")
+        h = by_key[pick]
         items = contribution_rows(h)
         st.dataframe(pd.DataFrame(items), hide_index=True, width="stretch",
                      column_config={"contribution": st.column_config.NumberColumn(format="%+.3f")})
-        st.markdown(f"Score = sum of these {len(items)} contributions = **{h.score:+.3f}** "
-                    f"(verdict: {h.verdict}).")
+        st.markdown(f"Score = sum of these {len(items)} contributions = **{h.score:+.3f}**; probability "
+                    f"{scoring.percent(h.probability)} (verdict: {h.verdict}).")
+
+    if hyps.hypotheses:
+        why_this_score(hyps.hypotheses)
+
+    workbench_matrix(db, key, hyps.hypotheses, as_of)

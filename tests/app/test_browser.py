@@ -19,13 +19,13 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tests.conftest import system_tool
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-PAGES = ["workbench", "explore", "compare", "timeline", "load", "console"]
+PAGES = ["workbench", "explore", "compare", "timeline", "load", "draft", "console"]
 
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
 playwright = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]'")
 
 
@@ -44,6 +44,14 @@ def app_url(settings, session_db, tmp_path_factory):
 
     schema.reset(session_db)
     assert load_paths(session_db, [SEED_DIR]).ok
+    proc, url = start_app(settings, tmp_path_factory)
+    yield url
+    stop_app(proc)
+    schema.reset(session_db)
+
+
+def start_app(settings, tmp_path_factory):
+    """`attrib app` on a free port against the test graph: (process, its URL) once it answers."""
     port = _free_port()
     env = dict(os.environ)
     if not settings.external:
@@ -66,18 +74,21 @@ def app_url(settings, session_db, tmp_path_factory):
             proc.kill()
             pytest.fail(f"attrib app did not start: {log.read_text()[-2000:]}")
         time.sleep(0.3)
-    yield url
+    return proc, url
+
+
+def stop_app(proc) -> None:
     proc.terminate()
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(5)
-    schema.reset(session_db)
 
 
 @pytest.fixture(scope="module")
 def browser():
+    system_tool("chromium", CHROMIUM)
     with playwright.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
@@ -120,7 +131,7 @@ def settle(pg, timeout_ms: int = 30000) -> None:
 
 
 def graph_frame(pg, timeout_s: float = 30):
-    """The frame of the embedded vis-network page once it has drawn (render.py marks the body)."""
+    """The frame of the embedded vis-network page once it has drawn (app/exports/html.py marks the body)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         for frame in pg.frames:
@@ -221,3 +232,38 @@ def test_injected_names_show_as_text_and_never_run(app_url, page, tmp_path, xss)
         settle(page)
         assert_no_xss(page)
     assert page.recorder.outside() == []
+
+
+def test_draft_from_a_report_paste_review_load_open_workbench(app_url, page):
+    article = Path(__file__).resolve().parents[3] / "shared" / "seed-article.txt"
+    if not article.exists():
+        pytest.skip(f"{article} is not present")
+    page.goto(app_url + "draft")
+    settle(page)
+    page.get_by_role("textbox", name="Report text").fill(article.read_text())
+    page.get_by_role("textbox", name="Source (key or name)").fill("Reuters")
+    page.get_by_role("textbox", name="Report date (YYYY[-MM[-DD]])").fill("2020-11-27")
+    page.get_by_role("textbox", name="Incident key (optional)").fill("report:browser-astrazeneca")
+    page.get_by_role("textbox", name="Incident key (optional)").press("Enter")
+    settle(page)
+    page.get_by_role("button", name="Draft", exact=True).click()
+    page.wait_for_function("() => document.body.innerText.includes('Claims')", timeout=120000)
+    settle(page)
+    body = page.inner_text("body")
+    assert "British pharmaceutical company AstraZeneca" in body and "Pyongyang described the allegations" in body
+    # review: untick the first sector the draft proposes
+    first_sector = page.get_by_role("checkbox", name="sector").first
+    first_sector.uncheck(force=True)
+    settle(page)
+    assert not first_sector.is_checked()
+    page.get_by_role("button", name="Load", exact=True).click()
+    page.wait_for_function("() => document.body.innerText.includes('Loaded: incident')", timeout=60000)
+    settle(page)
+    page.get_by_role("button", name="Open in the Workbench").click()
+    page.wait_for_url(lambda url: "incident=report%3Abrowser-astrazeneca" in url and "/draft" not in url,
+                      timeout=30000)
+    settle(page)
+    assert graph_frame(page) is not None
+    body = page.inner_text("body")
+    assert "Reuters" in body and "North Korea" in body and "Traceback" not in body
+    assert page.recorder.outside() == [], page.recorder.outside()

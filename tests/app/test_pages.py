@@ -10,7 +10,7 @@ from graph import schema
 
 ENTRY = str(Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py")
 PAGES = ["views/workbench.py", "views/explore.py", "views/compare.py", "views/timeline.py",
-         "views/load.py", "views/console.py"]
+         "views/load.py", "views/draft.py", "views/console.py"]
 
 
 def app(page: str | None = None) -> AppTest:
@@ -53,7 +53,8 @@ def test_workbench_opens_on_astrazeneca_with_claims(seeded, app_env):
     hyps = frames(at)[1]
     assert hyps["actor"].iloc[-1].startswith("an unknown actor")
     assert any(a.startswith("Lazarus Group") for a in hyps["actor"])
-    assert {"rank", "score", "verdict"} <= set(hyps.columns)
+    assert {"rank", "score", "probability", "verdict"} <= set(hyps.columns)
+    assert all(p.endswith("%") for p in hyps["probability"])
     ach = at.dataframe[2].value  # the ACH matrix (a Styler's data)
     ach = getattr(ach, "data", ach)
     assert "an unknown actor" in ach.columns and "weight" in ach.columns
@@ -146,8 +147,14 @@ def test_load_refuses_a_bad_file_with_the_named_error(seeded, app_env):
     assert not at.exception, [e.message for e in at.exception]
     shown = texts(at)
     assert "1 file(s) refused" in shown
-    assert "bad-claims.yaml" in shown and "field 'confidence'" in shown
-    assert "attrib-upload" not in shown  # temp dir names stay hidden
+    refused = frames(at)[-1]
+    assert len(refused) == 1  # one row per refused file, and the error is shown once (the table)
+    row = refused.iloc[0]
+    # the upload's own name: neither the temporary folder nor the per-upload sub-folder ("001/")
+    assert row["file"] == "bad-claims.yaml"
+    assert row["field"] == "confidence" and row["record"].startswith("claims[0]") and row["what to do"]
+    assert "attrib-upload" not in shown + refused.to_string()
+    assert "confidence" not in shown  # not repeated below the table
     assert "1 file(s) loaded" in shown
     assert seeded.read("MATCH (s:Source {key: 'src:app-test'}) RETURN count(s) AS n")[0]["n"] == 1
 
@@ -174,3 +181,89 @@ def test_workbench_exports_an_svg_for_download(seeded, app_env):
     data, name, mime = at.session_state["wb_export_file"]
     assert name.endswith(".svg") and mime == "image/svg+xml" and data.startswith(b"<")
     assert b"AstraZeneca" in data
+
+
+def _title_input(at: AppTest, prefix: str):
+    (box,) = [t for t in at.text_input if str(t.key).startswith(f"{prefix}_title_")]
+    return box
+
+
+def test_workbench_export_follows_the_incident_and_the_options(seeded, app_env):
+    """Issue 18 item 1: what is prepared belongs to the incident, format, TLP and title chosen."""
+    at = app()
+    at.selectbox(key="wb_export_fmt").set_value("svg").run()
+    at.button(key="wb_export_make").click().run()
+    data, name, _ = at.session_state["wb_export_file"]
+    assert name == "astrazeneca-fake-recruiter-approach.svg" and b"AstraZeneca fake-recruiter approach" in data
+    at.selectbox(key="wb_incident").set_value("seed:wannacry-2017").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "wb_export_file" not in at.session_state        # the AstraZeneca file is gone
+    assert _title_input(at, "wb_export").value == "WannaCry ransomware outbreak"
+    at.button(key="wb_export_make").click().run()
+    data, name, _ = at.session_state["wb_export_file"]
+    assert name == "wannacry-ransomware-outbreak.svg"
+    assert b"WannaCry ransomware outbreak" in data and b"AstraZeneca fake-recruiter" not in data
+    for widget, value in (("wb_export_fmt", "html"), ("wb_export_tlp", "red")):
+        at.button(key="wb_export_make").click().run()
+        assert "wb_export_file" in at.session_state
+        at.selectbox(key=widget).set_value(value).run()
+        assert "wb_export_file" not in at.session_state, widget
+    at.button(key="wb_export_make").click().run()
+    _title_input(at, "wb_export").set_value("Briefing 7").run()
+    assert "wb_export_file" not in at.session_state
+    at.selectbox(key="wb_export_fmt").set_value("stix").run()   # formats that read the graph too
+    at.button(key="wb_export_make").click().run()
+    data, name, mime = at.session_state["wb_export_file"]
+    assert name == "briefing-7.json" and mime.startswith("application/stix+json")
+    assert b'"attributed-to"' in data and b'"type": "note"' in data
+
+
+def test_export_tlp_none_prints_no_marking(seeded, app_env):
+    """Issue 18 item 2: the default is clear (as the README says); "none" prints no banner."""
+    at = app()
+    assert at.selectbox(key="wb_export_tlp").value == "clear"
+    at.selectbox(key="wb_export_fmt").set_value("svg").run()
+    at.button(key="wb_export_make").click().run()
+    assert b"TLP:CLEAR" in at.session_state["wb_export_file"][0]
+    at.selectbox(key="wb_export_tlp").set_value("none").run()
+    at.button(key="wb_export_make").click().run()
+    assert b"TLP:" not in at.session_state["wb_export_file"][0]
+
+
+def test_console_export_follows_the_query(seeded, app_env):
+    at = app("views/console.py")
+    at.selectbox(key="console_saved").set_value("incident_claims").run()
+    at.button(key="console_run").click().run()
+    first = _title_input(at, "console_export").value
+    at.selectbox(key="console_export_fmt").set_value("svg").run()
+    at.button(key="console_export_make").click().run()
+    assert at.session_state["console_export_file"][1].endswith(".svg")
+    at.selectbox(key="console_saved").set_value("(write your own)").run()
+    at.text_area(key="console_text_(write your own)").set_value("MATCH (i:Incident) RETURN i LIMIT 3").run()
+    at.button(key="console_run").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "console_export_file" not in at.session_state
+    assert first == "Claims about an incident" and _title_input(at, "console_export").value == "Query result"
+
+
+def test_workbench_as_of_starts_at_first_seen_and_says_why(seeded, app_env):
+    """Issue 18 item 5: the as-of date starts at the incident's first-seen day, every claim left
+    out says why, and a date before the incident is explained next to the control."""
+    at = app()
+    at.toggle(key="wb_use_asof").set_value(True).run()
+    assert not at.exception, [e.message for e in at.exception]
+    box = at.text_input(key="wb_asof_seed:astrazeneca-2020")
+    assert box.value == "2020-11-01"
+    claims = frames(at)[0]
+    assert all(v.startswith("not scored: made 2020-11-27, after the as-of date 2020-11-01")
+               for v in claims["blind verdict"]), list(claims["blind verdict"])
+    box.input("2019-01-01").run()
+    assert not at.exception
+    assert any("first seen 2020-11-01" in e.value.replace("\\", "") for e in at.error)  # plain() escapes
+    assert "--as-of" not in texts(at) and "Hypotheses" not in [s.value for s in at.subheader]
+    at.text_input(key="wb_asof_seed:astrazeneca-2020").input("2020-12-31").run()
+    claims, hyps = frames(at)[0], frames(at)[1]
+    assert not any(str(v).startswith("not scored") for v in claims["blind verdict"])
+    unknown = hyps.iloc[-1]
+    assert unknown["actor"] == "an unknown actor" and unknown.notna().all()  # a meaning, not None
+    assert "baseline" in unknown["also known as"]

@@ -91,6 +91,16 @@ def test_hypotheses_json_shape_and_contributions_add_up(seed_db, cli_env, capsys
             assert h["score"] == pytest.approx(sum(i["contribution"] for i in h["items"]), abs=1e-9)
             for item in h["items"]:
                 assert set(item) == {"kind", "key", "name", "weight", "contribution"}
+        # the shown hypotheses, the unknown actor and the candidates not shown: probabilities sum to 1
+        probabilities = [h["probability"] for h in d["hypotheses"]]
+        assert probabilities == sorted(probabilities, reverse=True) and all(0 <= p <= 1 for p in probabilities)
+        assert d["others"]["count"] == d["candidates"] - len(d["hypotheses"])
+        assert abs(sum(probabilities) + d["unknown"]["probability"] + d["others"]["probability"] - 1) <= 1e-6
+        assert d["unknown"]["probability"] > 0 and "an unknown actor" in d["headline"]
+        # the unknown actor's probability is explained by the open-set features it was computed from
+        f = d["unknown"]["features"]
+        assert d["unknown"]["explanation"].startswith(f"the best fit, {f['best']}, explains {f['matched']} of "
+                                                     f"{f['items']} items")
     # every hypothesis, not just the shown ones
     result = engine.hypotheses(seed_db, AZ)
     for h in result.ranking:
@@ -201,8 +211,11 @@ def test_specific_evidence_names_an_actor_and_generic_evidence_the_unknown(db, t
     red = specific.ranking[0]
     assert red.actor.key == "actor:red" and red.verdict in ("strong", "moderate")
     assert specific.unknown.margin < 0 and red.score > specific.ranking[1].score + 2
+    assert specific.unknown.probability < red.probability and specific.unknown.features.best == red.actor.name
     # the C2 domain is known for Red only through the earlier incident a claim attributes to it
     assert red.contribution("domain:c2.red.example").contribution >= scoring.SPECIFIC
     generic = engine.hypotheses(db, "x:generic", blind=True)
     assert generic.ranking[0].score < 0 < generic.unknown.margin
+    assert generic.unknown.probability > generic.ranking[0].probability
+    assert generic.unknown.features.specific == 0 < specific.unknown.features.specific
     engine.clear_cache()

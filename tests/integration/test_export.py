@@ -2,18 +2,19 @@
 from __future__ import annotations
 
 import re
-import shutil
 import struct
-import subprocess
 import xml.etree.ElementTree as ET
 import zipfile
 
 import networkx as nx
 import pandas as pd
+import pypdfium2 as pdfium
 import pytest
+from pypdf import PdfReader
 
 from app.cli import main
-from app.render import legend_items, render_html
+from app.exports.html import render_html
+from app.exports.style import legend_items
 from graph import schema
 from graph.ingest import load_paths
 from graph.settings import SEED_DIR
@@ -41,8 +42,7 @@ claims:
 """
 REMOTE = re.compile(r"""(?:src|href|action|poster|data)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//|@import""",
                     re.I)
-needs_chromium = pytest.mark.skipif(not (shutil.which("chromium") or shutil.which("google-chrome")),
-                                    reason="needs Chromium")
+needs_chromium = pytest.mark.usefixtures("chromium")  # fails naming the package if missing
 
 
 @pytest.fixture(scope="module")
@@ -75,12 +75,12 @@ def test_png(seeded, cli_env, tmp_path):
 def test_pdf(seeded, cli_env, tmp_path):
     pdf = _export(tmp_path, "pdf", "--title", "AstraZeneca, Nov 2020")
     assert pdf.read_bytes()[:5] == b"%PDF-"
-    proc = subprocess.run(["pdftoppm", "-r", "30", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")],
-                          capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    assert list(tmp_path.glob("page*.png"))
-    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
-    assert re.search(r"Pages:\s+1\b", info)
+    reader = PdfReader(pdf)  # parses the whole cross-reference table: a broken file raises
+    assert len(reader.pages) == 1
+    # Rendered (PDFium, as Chromium draws it): the page is not blank.
+    image = pdfium.PdfDocument(pdf)[0].render(scale=30 / 72).to_pil().convert("L")
+    low, high = image.getextrema()
+    assert high - low > 100, (low, high)
 
 
 def test_svg(seeded, cli_env, tmp_path):

@@ -44,7 +44,12 @@ def test_graph_view_notice_and_subgraph():
     v.add_edge(explore.GEdge("2", "9", "NAMES"))  # endpoint not shown: dropped
     v.omit("Technique", 3)
     assert len(v.edges) == 1
-    assert v.omitted_text() == "3 more neighbours not shown (cap): 3 Technique"
+    assert v.omitted_text() == "3 more neighbours not shown: 3 Technique (3 by the node cap)"
+    v.per_label, v.cap = 60, 300
+    v.omit("Technique", 32, by_limit=True)
+    assert v.omitted_by_cap == 3
+    assert v.omitted_text() == ("35 more neighbours not shown: 35 Technique (32 by the limit of 60 neighbours "
+                                "per label of each expanded node; 3 by the node cap of 300 nodes)")
     sub = v.to_subgraph("t")
     assert sub.focus == "k1" and {n.id for n in sub.nodes} == {"k1", "2"}
     assert sub.edges[0].source == "2" and sub.edges[0].target == "k1"

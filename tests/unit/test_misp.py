@@ -196,3 +196,62 @@ def test_malformed_event_names_the_attribute(tmp_path):
     with pytest.raises(ValidationError) as exc:
         parse_file(path)
     assert "field 'uuid'" in str(exc.value)
+
+
+# -- software galaxies (tool.json, malpedia.json) --------------------------------------------------------
+TOOL = ("misp-galaxy-software", "tool.json")
+MALPEDIA = ("misp-galaxy-software", "malpedia.json")
+
+
+def test_software_galaxies_make_tools_never_actors():
+    for parts, source in ((TOOL, "src:misp-galaxy-tool"), (MALPEDIA, "src:misp-galaxy-malpedia")):
+        doc = json.loads(shared_file(*parts).read_text())
+        p = prepare(parse_file(shared_file(*parts)))
+        assert set(p.nodes) == {"Tool", "Source"} and not p.refs  # no Actor, no Alias
+        assert len(p.nodes["Tool"]) == len(doc["values"])
+        assert all(source in t["lists"]["sources"] for t in p.nodes["Tool"].values())
+    tools = prepare(parse_file(shared_file(*TOOL))).nodes["Tool"]
+    plugx = cluster(json.loads(shared_file(*TOOL).read_text()), "PlugX")
+    row = tools[f"misp:{plugx['uuid']}"]
+    assert row["props"]["name"] == "PlugX" and row["props"]["kind"] == "malware"
+    assert {"PlugX", "Korplug"} <= set(row["lists"]["aliases"]) and row["lists"]["clusters"] == [plugx["uuid"]]
+
+
+def test_software_cluster_naming_an_attack_id_attaches_as_a_list_only_stub():
+    doc = json.loads(shared_file(*MALPEDIA).read_text())
+    tools = prepare(parse_file(shared_file(*MALPEDIA))).nodes["Tool"]
+    eggs = cluster(doc, "More_eggs")
+    stub = tools["attack:S0284"]
+    assert stub["props"] == {}  # ATT&CK's name, kind and availability win whatever the order
+    assert stub["lists"]["external_ids"] == ["S0284"] and "SpicyOmelette" in stub["lists"]["aliases"]
+    assert stub["lists"]["clusters"] == [eggs["uuid"]] and f"misp:{eggs['uuid']}" not in tools
+
+
+def test_uses_and_used_by_links_are_kept_pending_by_cluster_uuid():
+    tool_doc = json.loads(shared_file(*TOOL).read_text())
+    tools = prepare(parse_file(shared_file(*TOOL))).nodes["Tool"]
+    with_used_by = [v for v in tool_doc["values"] if any(r["type"] == "used-by" for r in v.get("related", []))]
+    assert len(with_used_by) > 30
+    v = with_used_by[0]
+    row = tools[f"misp:{v['uuid']}"]
+    expected = {f"src:misp-galaxy-tool|{r['dest-uuid']}" for r in v["related"] if r["type"] == "used-by"}
+    assert set(row["lists"]["used_by_clusters"]) == expected
+    actors = prepare(parse_file(shared_file(*THREAT_ACTOR))).nodes["Actor"]
+    pending = [a for a in actors.values() if a["lists"].get("uses_clusters")]
+    assert len(pending) > 20 and all(e.startswith(TA_SOURCE + "|") for a in pending for e in a["lists"]["uses_clusters"])
+    assert "clusters" in actors["attack:G0007"]["lists"]  # a linked cluster carries its uuid to the ATT&CK group
+
+
+def test_malformed_software_galaxy_is_refused_whole(tmp_path):
+    doc = {"type": "tool", "name": "Tool", "values": [
+        {"uuid": "00000000-0000-4000-8000-000000000001", "value": "GoodRAT", "meta": {"synonyms": ["GR"]}},
+        {"uuid": "00000000-0000-4000-8000-000000000002", "value": "BadRAT", "related": [{"type": "used-by"}]}]}
+    path = tmp_path / "tool.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ValidationError) as exc:
+        parse_file(path)
+    assert "values[1]" in str(exc.value) and "related[0]" in str(exc.value)
+    doc["values"][1] = {"uuid": "00000000-0000-4000-8000-000000000001", "value": "Again"}
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ValidationError, match="duplicate uuid"):
+        parse_file(path)

@@ -63,13 +63,77 @@ def test_contributions_add_up_to_the_score_for_every_hypothesis():
     assert unknown.score == 0.0 and unknown.best_named == ranking[0].score
 
 
+@pytest.mark.parametrize("temperature", [0.7, 1.0, 2.5])
+def test_probabilities_sum_to_one_follow_the_scores_and_set_the_verdicts(monkeypatch, temperature):
+    model = scoring.OpenSet(scoring.OPEN_SET.intercept, scoring.OPEN_SET.weights, temperature)
+    monkeypatch.setattr(scoring, "OPEN_SET", model)
+    rng = random.Random(5)
+    keys = [f"T{1000 + i}" for i in range(40)] + [f"tool:{i}" for i in range(10)]
+    profiles = {f"a{i}": profile(*rng.sample(keys, rng.randint(1, 30))) for i in range(25)}
+    for evidence in ([tech(k) for k in rng.sample(keys, 12)], [tech("T1000")], []):
+        ranking, unknown = rank_hypotheses(evidence, profiles, actors_for(profiles))
+        total = sum(h.probability for h in ranking) + unknown.probability
+        assert abs(total - 1.0) <= 1e-6
+        # the unknown actor: 1 - P(known) from the open-set features; the named share P(known)
+        assert unknown.probability == pytest.approx(1 - model.p_known(unknown.features), rel=1e-12)
+        for a, b in zip(ranking, ranking[1:]):   # p(A) / p(B) = exp((s_A - s_B) / T)
+            assert a.probability / b.probability == pytest.approx(math.exp((a.score - b.score) / temperature),
+                                                                  rel=1e-9)
+        for h in ranking:
+            assert h.verdict == verdict(h.probability)
+            assert h.score == pytest.approx(sum(c.contribution for c in h.items), abs=1e-9)
+        assert all(a.probability >= b.probability for a, b in zip(ranking, ranking[1:]))
+        assert unknown.verdict == verdict(unknown.probability)
+    assert scoring.probabilities([], None) == ([], 1.0)
+    features = scoring.Features("x", 800.0, 1600.0, 3, 3, 1.0, 3)
+    named, unknown = scoring.probabilities([800.0, -800.0], features)       # no overflow at extreme scores
+    assert named[0] == pytest.approx(1.0) and unknown >= 0 and abs(sum(named) + unknown - 1) <= 1e-12
+    low = scoring.Features("x", -800.0, 0.0, 3, 0, 0.0, 0)
+    assert scoring.probabilities([-800.0, -800.0], low)[1] == pytest.approx(1.0)
+
+
+def test_the_open_set_features_describe_the_best_fit_and_explain_the_unknown_actor():
+    profiles = world()
+    evidence = [make_item("tool", "tool:dratzarus", "DRATzarus", "custom"), tech("T1566.003"), tech("T1000"),
+                tech("T9999")]
+    ranking, unknown = rank_hypotheses(evidence, profiles, actors_for(profiles))
+    f = unknown.features
+    best = ranking[0]
+    assert (f.best, f.top, f.items) == ("LAZARUS", best.score, 4)
+    assert f.margin == pytest.approx(best.score - ranking[1].score)
+    assert f.matched == 3       # DRATzarus, T1566.003 and T1000; T9999 is in no profile
+    weights = {i.key: i.weight for i in evidence}
+    assert f.explained == pytest.approx((weights["tool:dratzarus"] + 2 * weights["T1000"]) / sum(weights.values()))
+    assert f.specific == sum(1 for c in best.items if c.matched and c.kind != "prior"
+                             and c.contribution >= scoring.SPECIFIC) >= 1
+    assert len(f.vector()) == len(scoring.FEATURES) == len(scoring.OPEN_SET.weights)
+    assert unknown.explanation.startswith("the best fit, LAZARUS, explains 3 of 4 items (")
+    assert unknown.explanation.endswith(f"one of the known actors {scoring.percent(1 - unknown.probability)}")
+    d = unknown.to_dict()
+    assert d["explanation"] == unknown.explanation and d["features"]["matched"] == 3
+    # more of the evidence explained by the best fit: the open-set model is surer it is a known actor
+    assert scoring.OPEN_SET.weights[scoring.FEATURES.index("explained")] > 0
+    _, none = rank_hypotheses(evidence, {}, {})
+    assert none.probability == 1.0 and none.features is None and "no known actor" in none.explanation
+
+
+def test_headline_names_the_likeliest_answers_and_always_the_unknown_actor():
+    profiles = world()
+    specific = [make_item("tool", "tool:dratzarus", "DRATzarus", "custom"), tech("T1566.003"), tech("T1585.001")]
+    ranking, unknown = rank_hypotheses(specific, profiles, actors_for(profiles))
+    line = scoring.headline(ranking, unknown)
+    assert line.startswith(f"LAZARUS {scoring.percent(ranking[0].probability)}, ")
+    assert "an unknown actor " + scoring.percent(unknown.probability) in line
+    assert scoring.percent(0.621) == "62%" and scoring.percent(0.001) == "<1%"
+
+
 def test_fast_score_equals_the_itemised_sum():
     profiles = world()
     stats = Stats.of(profiles)
     evidence = [tech("T1566.003"), tech("T1000"), make_item("tool", "tool:dratzarus", "DRATzarus", "custom"),
                 tech("T9999")]
     by_key = {i.key: i for i in evidence}
-    base = sum(i.weight * scoring.UNMATCHED for i in evidence)
+    base = sum(scoring.unmatched_value(i, stats) for i in evidence)
     for p in profiles.values():
         assert fast_score(evidence, by_key, base, p, stats) == pytest.approx(
             sum(c.contribution for c in score_actor(evidence, p, stats)), abs=1e-9)
@@ -122,7 +186,8 @@ def test_specific_evidence_beats_the_unknown_actor_and_generic_evidence_does_not
     specific = [make_item("tool", "tool:dratzarus", "DRATzarus", "custom"), tech("T1566.003"), tech("T1585.001")]
     ranking, unknown = rank_hypotheses(specific, profiles, actors_for(profiles))
     assert ranking[0].actor.key == "lazarus" and ranking[0].score > 0
-    assert ranking[0].verdict in ("strong", "moderate") and unknown.verdict == "inconsistent"
+    assert ranking[0].verdict in ("strong", "moderate") and unknown.verdict in ("weak", "inconsistent")
+    assert unknown.probability < 0.2 < 0.75 < ranking[0].probability
 
     generic = [tech("T1000"), tech("T1001"), make_item("tool", "tool:mimikatz", "Mimikatz", "public")]
     ranking, unknown = rank_hypotheses(generic, profiles, actors_for(profiles))
@@ -132,15 +197,26 @@ def test_specific_evidence_beats_the_unknown_actor_and_generic_evidence_does_not
 
 def test_unmatched_evidence_counts_against_and_the_prior_is_an_item():
     profiles = world()
-    ranking, _ = rank_hypotheses([tech("T9999")], profiles, actors_for(profiles))
+    ranking, _ = rank_hypotheses([tech("T2000")], profiles, actors_for(profiles))   # only g0 has it
     for h in ranking:
         kinds = {c.kind: c for c in h.items}
-        assert kinds["technique"].contribution < 0 and not kinds["technique"].matched
-        assert kinds["prior"].contribution == pytest.approx(-math.log(len(profiles)))
+        if h.actor.key != "g0":
+            assert kinds["technique"].contribution < 0 and not kinds["technique"].matched
+        u = scoring.UNKNOWN_PRIOR
+        assert kinds["prior"].contribution == pytest.approx(-math.log(len(profiles) * u / (1 - u)))
+
+
+def test_an_item_no_known_actor_has_is_neutral():
+    profiles = world()
+    new_tool = make_item("tool", "tool:brand-new", "Brand new", "custom")
+    ranking, _ = rank_hypotheses([new_tool, tech("T9999")], profiles, actors_for(profiles))
+    for h in ranking:
+        assert [c.contribution for c in h.items if c.kind != "prior"] == [0.0, 0.0]
+        assert all(c.detail == "in no known actor's profile" for c in h.items if c.kind != "prior")
 
 
 def test_verdict_words_come_from_one_table():
-    assert [verdict(s) for s in (5, 3, 2, 1, 0, -2, -2.1, -50)] == \
+    assert [verdict(p) for p in (1.0, 0.75, 0.6, 0.4, 0.3, 0.1, 0.09, 0.0)] == \
         ["strong", "strong", "moderate", "moderate", "weak", "weak", "inconsistent", "inconsistent"]
     assert [w for _, w in scoring.VERDICTS] == ["strong", "moderate", "weak", "inconsistent"]
 
@@ -286,4 +362,4 @@ def test_an_actor_known_only_from_a_claim_is_scored_on_the_claim_alone():
     ranking, _ = rank_hypotheses([tech("T1000"), tech("T9999")], profiles, actors_for(profiles), extra)
     h = next(h for h in ranking if h.actor.key == "claimed")
     assert [c.contribution for c in h.items if c.kind == "technique"] == [0.0, 0.0]
-    assert h.score == pytest.approx(2.0 - math.log(len(profiles) - 1))   # the prior counts profiled actors
+    assert h.score == pytest.approx(2.0 + scoring.prior_contribution(len(profiles) - 1))  # profiled actors

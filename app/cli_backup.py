@@ -1,0 +1,37 @@
+"""`attrib backup FILE` and `attrib restore FILE`: the whole graph as one file, and back."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from graph import backup
+from graph.settings import Settings
+
+
+def err(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def cmd_backup(args, settings: Settings) -> int:
+    result = backup.backup(settings, Path(args.file), args.format, log=err)
+    err(result.describe("backed up"))
+    return 0
+
+
+def cmd_restore(args, settings: Settings) -> int:
+    result = backup.restore(settings, Path(args.file), log=err)
+    err(result.describe("restored"))
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("backup", help="write the whole graph to one file (attrib restore reads it)")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--format", choices=backup.FORMATS, default=None,
+                   help="dump: neo4j-admin dump of the local instance (stops and restarts it; the "
+                        "default locally); logical: gzipped JSON Lines over bolt, online, from any "
+                        "server (the default with NEO4J_URI)")
+    p.set_defaults(func=cmd_backup)
+    p = sub.add_parser("restore", help="load a backup file into an empty database")
+    p.add_argument("file", metavar="FILE")
+    p.set_defaults(func=cmd_restore)

@@ -1,0 +1,440 @@
+"""attrib extract without a database: reading inputs, indicators, victims, claims, the draft's records."""
+from __future__ import annotations
+
+import io
+import re
+import zlib
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from graph.errors import ValidationError
+from loaders.records import records_from_document
+from loaders.reports import Gazetteer, ReportMeta, draft_report, drafts_yaml, read_report
+from loaders.reports.claims import ESTIMATIVE, confidence, stance
+from loaders.reports.indicators import indicators
+from loaders.reports.inputs import MAX_CHARS, read_bytes
+from loaders.reports.text import refang, split_sentences
+
+SEED_LIKE = (
+    "Suspected North Korean hackers targeted AstraZeneca\n\n"
+    "Reuters reported on Friday, citing two sources familiar with the matter, that North Korean hackers were "
+    "suspected of trying to break into the systems of British pharmaceutical company AstraZeneca in the past "
+    "few weeks. Pyongyang described the allegations as part of Washington's attempts to destroy its image.")
+
+GAZETTEER = Gazetteer.from_rows({
+    "tools": [{"key": "attack:S0366", "name": "WannaCry", "external_ids": ["S0366"], "aliases": []},
+              {"key": "attack:S0039", "name": "Net", "external_ids": ["S0039"], "aliases": ["net.exe"]}],
+    "actors": [{"key": "attack:G0032", "name": "Lazarus Group", "kind": "group", "country": None,
+                "external_ids": ["G0032"], "aliases": ["Lazarus Group", "HIDDEN COBRA", "ZINC"]},
+               {"key": "state:KP", "name": "North Korea", "kind": "state", "country": "KP",
+                "external_ids": [], "aliases": ["North Korea", "DPRK"]}],
+    "sources": [{"key": "src:reuters", "name": "Reuters", "kind": "news"},
+                {"key": "src:dprk-government", "name": "Government of North Korea (KCNA)", "kind": "government"}],
+})
+
+
+def values(draft, kind, selected=True):
+    return [i.value for i in draft.items if i.kind == kind and (i.selected or not selected)]
+
+
+def loads(draft, tmp_path):
+    """The draft's YAML is what to_records says, and the record loader validates it."""
+    text = draft.to_yaml()
+    doc = yaml.safe_load(text)
+    assert doc == draft.to_records()
+    path = tmp_path / "draft.yaml"
+    path.write_text(text)
+    return records_from_document(path, doc)
+
+
+# -- text, refanging, indicators ---------------------------------------------------------------------
+def test_refang_and_defanged_indicators_are_found():
+    s = ("The loader called hxxps://evil[.]com/a/b.php and 1.2.3[.]4, mail went to ops[at]bad-domain[.]net, "
+         "and the C2 was update(.)example-cdn(.)org.")
+    assert "https://evil.com/a/b.php" in refang(s)
+    found = {(i.kind, i.value): i.defanged for i in indicators(s)}
+    assert found == {("url", "https://evil.com/a/b.php"): True, ("ip", "1.2.3.4"): True,
+                     ("email", "ops@bad-domain.net"): True, ("domain", "update.example-cdn.org"): True}
+
+
+def test_hashes_cves_and_what_is_dropped():
+    s = ("The dropper invoice.pdf (MD5 d41d8cd98f00b204e9800998ecf8427e, SHA-256 "
+         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855) exploited cve-2021-44228, "
+         "then contacted 10.0.0.5, 8.8.8.8, www.microsoft.com and reports.vendor.com; see https://github.com/x.")
+    found = {(i.kind, i.value) for i in indicators(s, own_domains=frozenset({"vendor.com"}))}
+    assert found == {("md5", "d41d8cd98f00b204e9800998ecf8427e"),
+                     ("sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+                     ("vulnerability", "CVE-2021-44228"), ("ip", "8.8.8.8")}
+
+
+def test_a_defanged_benign_domain_counts():
+    assert [(i.kind, i.value) for i in indicators("It beaconed to login-microsoft[.]com daily.")] == \
+        [("domain", "login-microsoft.com")]
+
+
+def test_sentences_keep_abbreviations_and_domains_whole():
+    text = "The U.S. government said so. Files went to evil.com. Then e.g. this one!\n\nA new paragraph."
+    assert [s.text for s in split_sentences(text)] == [
+        "The U.S. government said so.", "Files went to evil.com.", "Then e.g. this one!", "A new paragraph."]
+
+
+# -- victims -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("sentence, code", [
+    ("The group targeted an Indian defense contractor in March.", "IN"),
+    ("Attackers breached South Korean media organizations.", "KR"),
+    ("Hackers attacked British pharmaceutical company AstraZeneca.", "GB"),
+    ("The campaign targeted government agencies in the United Kingdom.", "GB"),
+])
+def test_victim_countries_from_names_and_adjectives(sentence, code):
+    draft = draft_report(sentence, date="2021-01-01")
+    assert values(draft, "country") == [code]
+
+
+def test_the_attackers_nationality_is_a_claim_not_a_victim():
+    draft = draft_report("Russian hackers targeted Ukrainian energy companies.", date="2022-01-10")
+    assert values(draft, "country") == ["UA"]
+    assert values(draft, "sector") == ["energy"]
+    assert [(c.stance, c.actor) for c in draft.claims] == [("attributes", "state:RU")]
+
+
+def test_organisation_with_its_country_and_sector():
+    draft = draft_report(SEED_LIKE, date="2020-11-27", gazetteer=GAZETTEER)
+    orgs = [i for i in draft.items if i.kind == "organization" and i.selected]
+    assert [(o.value, o.extra.get("country"), o.extra.get("sector")) for o in orgs] == \
+        [("AstraZeneca", "GB", "pharmaceuticals")]
+    assert "British pharmaceutical company AstraZeneca" in orgs[0].sentence
+
+
+# -- claims: stance, confidence, parties ------------------------------------------------------------
+@pytest.mark.parametrize("sentence, expected", [
+    ("Mandiant attributed the intrusion to APT41.", "attributes"),
+    ("The activity is linked to Lazarus Group.", "attributes"),
+    ("Moscow denied any involvement.", "denies"),
+    ("The ministry rejected the accusations.", "denies"),
+    ("Pyongyang described the allegations as slander.", "denies"),
+    ("Other researchers disputed the attribution.", "disputes"),
+    ("The weather was fine.", None),
+])
+def test_stance(sentence, expected):
+    assert stance(sentence) == expected
+
+
+@pytest.mark.parametrize("sentence, value", [
+    ("We assess with high confidence that APT28 was behind it.", 85),
+    ("It was almost certainly the work of Sandworm.", 95),
+    ("This is likely linked to Turla.", 70),
+    ("This is unlikely to be Turla.", 30),
+    ("With moderate confidence we link it to APT29.", 50),
+    ("It is possibly connected to FIN7.", 30),
+    ("Microsoft attributed it to ZINC.", 60),
+])
+def test_confidence_from_estimative_language(sentence, value):
+    assert confidence(sentence, "attributes") == value
+
+
+def test_estimative_table_puts_longer_phrases_first():
+    phrases = [p for p, _ in ESTIMATIVE]
+    for i, p in enumerate(phrases):
+        for q in phrases[i + 1:]:
+            assert p not in q, f"'{q}' contains '{p}' but comes after it: it could never match"
+
+
+def test_seed_like_claims_resolve_through_the_gazetteer(tmp_path):
+    draft = draft_report(SEED_LIKE, date="2020-11-27", source="Reuters", gazetteer=GAZETTEER)
+    selected = [(c.source, c.stance, c.actor, c.confidence) for c in draft.claims if c.selected]
+    assert selected == [("src:reuters", "attributes", "state:KP", 50),
+                        ("src:dprk-government", "denies", "state:KP", 80)]
+    assert draft.new_actors == {} and draft.new_sources == {}  # all known: referenced, not redefined
+    batch = loads(draft, tmp_path)
+    assert {r.type for r in batch.rels} >= {"ABOUT", "NAMES", "STATED_BY", "TARGETED"}
+
+
+def test_unknown_names_become_new_actors_and_sources(tmp_path):
+    draft = draft_report("Mandiant said the intrusions were carried out by UNC2452 in 2020.", date="2021-01-05")
+    assert [(c.source, c.actor) for c in draft.claims] == [("src:mandiant", "actor:unc2452")]
+    records = draft.to_records()
+    assert {"key": "actor:unc2452", "name": "UNC2452", "kind": "group"} in records["actors"]
+    assert any(s["key"] == "src:mandiant" for s in records["sources"])
+    loads(draft, tmp_path)
+
+
+def test_masked_names_are_absent_and_actors_are_never_evidence():
+    text = ("[PLACEHOLDER] has used the [PLACEHOLDER] backdoor and WannaCry ransomware. "
+            "The attack was attributed to [PLACEHOLDER]. Lazarus Group used spearphishing.")
+    draft = draft_report(text, gazetteer=GAZETTEER)
+    assert values(draft, "tool") == ["S0366"]
+    assert not any("PLACEHOLDER" in c.actor.upper() for c in draft.claims)
+    assert all(i.value not in ("attack:G0032", "Lazarus Group") for i in draft.items)
+
+
+def test_tools_known_and_new():
+    text = ("The operators deployed a new backdoor called DarkPulse and the WannaCry ransomware, "
+            "then ran the net command; the net result was nil.")
+    draft = draft_report(text, gazetteer=GAZETTEER)
+    assert values(draft, "tool") == ["S0366", "S0039", "DarkPulse"]
+
+
+# -- inputs -----------------------------------------------------------------------------------------
+HTML = """<!DOCTYPE html><html><head><title>Hackers hit a bank</title>
+<meta property="og:site_name" content="Example News"><script>var nav = "Home Sport Weather";</script>
+</head><body><nav><ul><li>Home</li><li>Sport</li><li>Weather</li></ul></nav>
+<article><h1>Hackers hit a bank</h1><p>North Korean hackers breached a Bangladeshi bank in February and
+moved the money through accounts in the Philippines, investigators said on Monday.</p>
+<p>The attackers used a custom backdoor called Nestegg and contacted 203.0.113.7 and files-update[.]com.</p>
+</article><footer>Cookie settings | Subscribe to our newsletter</footer>
+<script>document.write("tracking pixel")</script></body></html>"""
+
+
+def test_html_gives_the_article_not_menus_or_scripts():
+    text, meta = read_bytes(HTML.encode(), "page.html", suffix=".html")
+    assert "North Korean hackers breached" in text
+    for noise in ("Sport", "tracking pixel", "var nav", "Cookie settings"):
+        assert noise not in text
+    assert meta.title == "Hackers hit a bank" and meta.kind == "html"
+    draft = draft_report(text, meta=meta)
+    assert "BD" in values(draft, "country")
+    assert "domain:files-update.com" in values(draft, "infrastructure")
+    assert "Nestegg" in values(draft, "tool")
+
+
+def minimal_pdf(lines: list[str]) -> bytes:
+    """A one-page PDF with a text layer, written by hand (objects, xref table, trailer)."""
+    content = "BT /F1 11 Tf 50 750 Td 14 TL " + " ".join(
+        "(" + line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ") '" for line in lines) + " ET"
+    stream = zlib.compress(content.encode("latin-1"))
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> "
+               b"/Contents 5 0 R >>",
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+               b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+               b"<< /Title (Operation Test) /Author (Example Vendor) /CreationDate (D:20210304120000Z) >>"]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for n, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % n + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for off in offsets:
+        out.write(b"%010d 00000 n \n" % off)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R /Info 6 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    return out.getvalue()
+
+
+def test_pdf_text_layer_and_metadata(tmp_path):
+    path = tmp_path / "report.pdf"
+    path.write_bytes(minimal_pdf(["Operation Test", "The group targeted Japanese government agencies",
+                                  "with a loader called QuietStep in February 2021."]))
+    pages = []
+    text, meta = read_report(str(path), progress=pages.append)
+    assert "Japanese government agencies" in text and pages == ["reading PDF page 1/1"]
+    assert (meta.title, meta.publisher, meta.date, meta.kind) == ("Operation Test", "Example Vendor",
+                                                                 "2021-03-04", "pdf")
+    draft = draft_report(text, meta=meta)
+    assert draft.key == "report:report" and draft.name == "Operation Test"
+    assert values(draft, "country") == ["JP"] and "QuietStep" in values(draft, "tool")
+    assert draft.first_seen == "2021-02" and draft.source == "src:example-vendor"
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "is empty"),
+    (b"   \n\n  ", "is empty"),
+    (b"\x7fELF\x02\x01\x01\x00\x00\x00" + bytes(range(256)) * 20, "binary file"),
+    (b"%PDF-1.4\nthis is not really a pdf", "cannot read the PDF"),
+])
+def test_bad_inputs_give_one_clear_error(tmp_path, content, message):
+    path = tmp_path / "input.bin"
+    path.write_bytes(content)
+    with pytest.raises(ValidationError) as info:
+        read_report(str(path))
+    assert message in str(info.value)
+
+
+def test_missing_file_and_directory(tmp_path):
+    with pytest.raises(ValidationError, match="file not found"):
+        read_report(str(tmp_path / "nope.txt"))
+    with pytest.raises(ValidationError, match="is a directory"):
+        read_report(str(tmp_path))
+
+
+def test_ten_megabytes_of_text_is_refused_clearly(tmp_path):
+    path = tmp_path / "huge.txt"
+    path.write_text(("Hackers targeted a bank in Brazil. " * 30 + "\n\n") * 10_000)
+    assert path.stat().st_size > 10_000_000
+    with pytest.raises(ValidationError) as info:
+        read_report(str(path))
+    assert f"at most {MAX_CHARS / 1e6:.0f} million" in str(info.value) and info.value.hint
+
+
+def test_bare_text_gives_a_loadable_draft_with_the_file_as_source(tmp_path):
+    path = tmp_path / "notes.md"
+    path.write_text("# Notes\n\nAttackers used [a site](hxxp://bad[.]example[.]org/x) against Canadian banks.\n")
+    text, meta = read_report(str(path))
+    draft = draft_report(text, meta=meta)
+    assert draft.source == "src:notes-md"
+    assert draft.key == "report:notes"
+    assert "url:http://bad.example.org/x" in values(draft, "infrastructure")
+    batch = loads(draft, tmp_path)
+    assert any(n.label == "Source" and n.props["kind"] == "other" for n in batch.nodes)
+
+
+def test_stdin_and_several_drafts_in_one_file(tmp_path):
+    text, meta = read_report("-", stdin=io.BytesIO(SEED_LIKE.encode()))
+    assert meta.name == "stdin"
+    one = draft_report(text, meta=meta, gazetteer=GAZETTEER, date="2020-11-27")
+    two = draft_report("Iranian hackers targeted Israeli shipping firms.", key="report:two", date="2021-05-01",
+                       gazetteer=GAZETTEER)
+    doc = yaml.safe_load(drafts_yaml([one, two]))
+    assert [i["key"] for i in doc["incidents"]] == [one.key, "report:two"]
+    path = tmp_path / "both.yaml"
+    path.write_text(drafts_yaml([one, two]))
+    records_from_document(path, doc)
+
+
+def test_json_lists_techniques_best_first_with_sentences():
+    class Recognizer:  # the TechniqueRecognizer interface: predict(sentences, threshold) -> hits, best first
+        threshold = 0.3
+
+        def predict(self, sentences, threshold=None):
+            from loaders.reports.techniques import TechniqueHit
+
+            assert sentences[1].startswith("Pyongyang")
+            hits = [TechniqueHit("T1566.003", "Phishing: Spearphishing via Service", 0.8, sentences[0], "model"),
+                    TechniqueHit("T1485", "Data Destruction", 0.4, sentences[1], "model"),
+                    TechniqueHit("T1204.002", "User Execution: Malicious File", 0.9, sentences[0], "model"),
+                    TechniqueHit("T1585.001", "Establish Accounts: Social Media Accounts", 0.25, sentences[0],
+                                 "model"),
+                    TechniqueHit("T1059", "Command and Scripting Interpreter", 0.1, sentences[0], "model")]
+            return [h for h in hits if h.score >= (self.threshold if threshold is None else threshold)]
+
+    draft = draft_report(SEED_LIKE, recognizer=Recognizer(), date="2020-11-27")
+    out = draft.to_json()
+    # T1585.001 is below the threshold but above SUGGEST_AT: listed unticked; T1059 not at all
+    assert [t["value"] for t in out["techniques"]] == ["T1204.002", "T1566.003", "T1485", "T1585.001"]
+    assert [t["selected"] for t in out["techniques"]] == [True, True, False, False]  # a denial describes no activity
+    assert "suggestion" in out["techniques"][3]["method"]
+    assert all(t["sentence"] and t["score"] for t in out["techniques"])
+    assert out["records"]["incidents"][0]["techniques"] == ["T1204.002", "T1566.003"]
+
+
+def test_draft_without_any_date_is_still_loadable(tmp_path):
+    draft = draft_report("Attackers compromised a Dutch university.", meta=ReportMeta(name="x.txt", stem="x"))
+    assert draft.first_seen and draft.notes
+    loads(draft, tmp_path)
+
+
+def test_readme_prints_the_estimative_table_as_the_code_has_it():
+    from tests.unit.test_docs import README
+
+    rows = [(m.group(1), int(m.group(2))) for m in re.finditer(r"^\| ([a-z ]+) \| (\d+) \|$", README, re.M)]
+    assert rows == ESTIMATIVE
+
+
+def test_a_cve_is_vulnerability_infrastructure_the_loader_takes(tmp_path):
+    draft = draft_report("The attackers exploited CVE-2023-23397 against Polish government agencies.",
+                         date="2023-03-15")
+    assert "vulnerability:CVE-2023-23397" in values(draft, "infrastructure")
+    batch = loads(draft, tmp_path)
+    assert any(n.key == "vulnerability:CVE-2023-23397" for n in batch.nodes if n.label == "Infrastructure")
+
+
+def test_a_galaxy_tool_is_referenced_by_its_own_key(tmp_path):
+    gazetteer = Gazetteer.from_rows({"tools": [{"key": "misp:0a1b", "name": "Dtrack", "external_ids": [],
+                                                "aliases": ["Dtrack", "Preft"]}]})
+    draft = draft_report("The intruders installed the Preft backdoor on the servers.", gazetteer=gazetteer,
+                         date="2019-10-30")
+    assert draft.to_records()["incidents"][0]["tools"] == [{"key": "misp:0a1b", "name": "Dtrack"}]
+    batch = loads(draft, tmp_path)
+    assert any(r.type == "USED" and r.end_key == "misp:0a1b" for r in batch.rels)
+
+
+@pytest.mark.parametrize("name, content", [
+    ("empty.txt", b""),
+    ("binary.bin", bytes(range(256)) * 64),
+    ("broken.pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF"),
+    ("scripts.html", b"<html><head><script>alert(1)</script></head><body><script>x()</script></body></html>"),
+])
+def test_the_command_gives_one_clear_error_never_a_traceback(tmp_path, monkeypatch, capsys, name, content):
+    from app.cli import main
+
+    monkeypatch.setenv("ATTRIB_HOME", str(tmp_path / "home"))  # no server, no ATT&CK bundle: offline
+    for var in ("NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD"):
+        monkeypatch.delenv(var, raising=False)
+    path = tmp_path / name
+    path.write_bytes(content)
+    assert main(["extract", str(path)]) == 1
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and name in errors[0] and "Traceback" not in err
+
+
+def test_the_command_drafts_defanged_text_offline(tmp_path, monkeypatch, capsys):
+    from app.cli import main
+
+    monkeypatch.setenv("ATTRIB_HOME", str(tmp_path / "home"))
+    for var in ("NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD"):
+        monkeypatch.delenv(var, raising=False)
+    path = tmp_path / "iocs.txt"
+    path.write_text("The implant beaconed to hxxp://cdn-update[.]info/gate.php from 45.77.12[.]9.\n")
+    out = tmp_path / "out.yaml"
+    assert main(["extract", str(path), "--date", "2024-05-01", "-o", str(out)]) == 0
+    infra = yaml.safe_load(out.read_text())["incidents"][0]["infrastructure"]
+    assert {"kind": "url", "value": "http://cdn-update.info/gate.php"} in infra
+    assert {"kind": "ip", "value": "45.77.12.9"} in infra
+    assert "no Neo4j server answers" in capsys.readouterr().err
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=2000) | st.text(max_size=2000).map(lambda t: t.encode("utf-8")))
+def test_any_bytes_give_a_draft_or_a_validation_error(data):
+    try:
+        text, meta = read_bytes(data, "fuzz.txt")
+    except ValidationError:
+        return
+    draft = draft_report(text, meta=meta)
+    yaml.safe_load(draft.to_yaml())
+
+
+def test_a_url_is_read_through_the_download_cache(tmp_path):
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = HTML.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/news/bank-hack.html"
+        text, meta = read_report(url, cache_dir=tmp_path)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "Bangladeshi bank" in text and meta.url == url
+    assert list((tmp_path / "reports").glob("*bank-hack.html"))  # cached beside the ATT&CK downloads
+    text_again, _ = read_report(url, cache_dir=tmp_path)  # server gone: the cached copy ("stale")
+    assert text_again == text
+
+
+@pytest.mark.parametrize("speaker, anonymous", [
+    ("two sources familiar with the matter", True), ("The source", True), ("people", True),
+    ("Microsoft researchers", False), ("US officials", False), ("Mandiant", False),
+])
+def test_who_is_an_anonymous_speaker(speaker, anonymous):
+    from loaders.reports.claims import is_anonymous
+
+    assert is_anonymous(speaker) is anonymous
