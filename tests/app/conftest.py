@@ -3,10 +3,13 @@ real test Neo4j (tests/conftest.py starts it)."""
 from __future__ import annotations
 
 import pytest
+from playwright import sync_api as playwright
 
 from graph import schema
 from graph.ingest import load_paths
 from graph.settings import SEED_DIR
+from tests.app.browser import CHROMIUM, CHROMIUM_ARGS, Recorder, start_app, stop_app
+from tests.conftest import system_tool
 
 # An actor whose name is an HTML injection attempt, with a claim on an incident so that it
 # appears on the Workbench, in Explore, Compare and the Timeline.
@@ -83,3 +86,33 @@ def app_env(monkeypatch, settings):
     st.cache_resource.clear()
     yield monkeypatch
     st.cache_resource.clear()
+
+
+# -- the real app in chromium (tests/app/browser.py) -------------------------------------------------
+@pytest.fixture(scope="module")
+def app_url(settings, session_db, tmp_path_factory):
+    """The seed story in the test graph, and `attrib app` serving it on a free port."""
+    schema.reset(session_db)
+    assert load_paths(session_db, [SEED_DIR]).ok
+    proc, url = start_app(settings, tmp_path_factory)
+    yield url
+    stop_app(proc)
+    schema.reset(session_db)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    system_tool("chromium", CHROMIUM)
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.recorder = Recorder(pg)
+    yield pg
+    context.close()

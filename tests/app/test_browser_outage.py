@@ -11,7 +11,7 @@ import pytest
 
 from app.cli import main
 from graph.settings import SEED_DIR
-from tests.app.test_browser import PAGES, app_url, browser, graph_frame, page, settle  # noqa: F401 (fixtures)
+from tests.app.browser import PAGES, graph_frame, settle
 
 ERROR_WITHIN_S = 5.0
 # What the app and the CLI say when no server answers (graph/db.py, app/state.py).

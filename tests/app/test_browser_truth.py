@@ -16,8 +16,9 @@ import re
 import time
 
 import pytest
+from playwright import sync_api as playwright
 
-from tests.app.test_browser import CHROMIUM, CHROMIUM_ARGS, graph_frame, playwright, settle, start_app, stop_app  # noqa: E501
+from tests.app.browser import CHROMIUM, CHROMIUM_ARGS, graph_frame, settle, start_app, stop_app
 from tests.conftest import shared_file
 
 BROKEN_YAML = 'incidents:\n  - key: "test:unclosed\n    name: An unclosed quote\n  - key: test:fine\n'
