@@ -240,7 +240,7 @@ def family(snap: Snapshot, actor_key: str) -> set[str]:
     return out
 
 
-def _origin_names(snap: Snapshot, hyp: Hypothesis | None, exclude: str) -> dict[str, list[str]]:
+def origin_names(snap: Snapshot, hyp: Hypothesis | None, exclude: str) -> dict[str, list[str]]:
     if hyp is None:
         return {}
     profile = snap.profiles(exclude_incident=exclude).get(hyp.actor.key)
@@ -265,7 +265,7 @@ def _assess(snap: Snapshot, result: HypothesesResult, claim: ClaimInfo, others: 
     actor = info.actor() if info else Actor(claim.actor, claim.actor)
     names = {k: a.name for k, a in snap.actors.items()}
     ambiguous = snap.ambiguous_aliases(claim.actor)
-    origins = _origin_names(snap, targets[0] if targets else None, result.incident.key)
+    origins = origin_names(snap, targets[0] if targets else None, result.incident.key)
     assessment = assess_claim(claim, actor, targets, result.ranking, others, family(snap, claim.actor), names,
                               ambiguous, origins, result.unknown)
     if hypothetical:

@@ -110,7 +110,7 @@ def _technique_keys(profile: Profile) -> list[str]:
 
 
 def _seen(snap, actor_key: str, name: str, exclude: str | None) -> dict[str, list[str]]:
-    return engine._origin_names(snap, Hypothesis(Actor(actor_key, name)), exclude)
+    return engine.origin_names(snap, Hypothesis(Actor(actor_key, name)), exclude)
 
 
 def _build(db: GraphDB, title: str, mode: str, marks: dict[str, dict], **extra) -> TechniqueMatrix:

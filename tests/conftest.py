@@ -3,9 +3,13 @@ instance "test" (started here if needed, stopped afterwards if we started it), o
 that NEO4J_URI names."""
 from __future__ import annotations
 
+import http.server
 import os
 import shutil
+import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -105,3 +109,27 @@ def cli_env(monkeypatch, settings):
     if not settings.external:
         monkeypatch.setenv("ATTRIB_INSTANCE", settings.instance)
     return monkeypatch
+
+
+@contextmanager
+def html_server(body: str) -> Iterator[str]:
+    """A web server on 127.0.0.1 answering every GET with the HTML page `body`; yields its base URL."""
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            data = body.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()

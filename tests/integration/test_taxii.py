@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import shutil
 import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
@@ -12,6 +11,7 @@ from app.cli import main
 from graph import schema
 from loaders import taxii
 from loaders.download import DownloadError
+from tests.conftest import html_server
 
 medallion = pytest.importorskip("medallion")
 from werkzeug.serving import make_server  # noqa: E402  (comes with medallion's Flask)
@@ -104,22 +104,8 @@ def taxii_server(tmp_path_factory, settings):
 @pytest.fixture(scope="module")
 def not_taxii():
     """A plain web server answering every GET with an HTML page."""
-    class Page(BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = b"<html><body>not a TAXII server</body></html>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Page)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/taxii2/"
-    server.shutdown()
+    with html_server("<html><body>not a TAXII server</body></html>") as base:
+        yield f"{base}/taxii2/"
 
 
 def _load(*args: str) -> int:

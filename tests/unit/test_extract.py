@@ -17,6 +17,7 @@ from loaders.reports.claims import ESTIMATIVE, confidence, stance
 from loaders.reports.indicators import indicators
 from loaders.reports.inputs import MAX_CHARS, read_bytes
 from loaders.reports.text import refang, split_sentences
+from tests.conftest import html_server
 
 SEED_LIKE = (
     "Suspected North Korean hackers targeted AstraZeneca\n\n"
@@ -401,29 +402,9 @@ def test_any_bytes_give_a_draft_or_a_validation_error(data):
 
 
 def test_a_url_is_read_through_the_download_cache(tmp_path):
-    import http.server
-    import threading
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = HTML.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_port}/news/bank-hack.html"
+    with html_server(HTML) as base:
+        url = f"{base}/news/bank-hack.html"
         text, meta = read_report(url, cache_dir=tmp_path)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert "Bangladeshi bank" in text and meta.url == url
     assert list((tmp_path / "reports").glob("*bank-hack.html"))  # cached beside the ATT&CK downloads
     text_again, _ = read_report(url, cache_dir=tmp_path)  # server gone: the cached copy ("stale")
