@@ -2,32 +2,16 @@
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from pathlib import Path
 
 from graph.errors import ConfigError
+from graph.server import LOCALHOST, free_port, port_free
 from graph.settings import Settings
 
 ENTRY = Path(__file__).resolve().parent / "streamlit_app.py"
 DEFAULT_PORT = 8501
-DEFAULT_HOST = "127.0.0.1"
-
-
-def port_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port(host: str = DEFAULT_HOST) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+DEFAULT_HOST = LOCALHOST
 
 
 def streamlit_argv(host: str, port: int) -> list[str]:
@@ -48,11 +32,11 @@ def streamlit_argv(host: str, port: int) -> list[str]:
 
 def choose_port(host: str, port: int | None) -> int:
     if port is not None:
-        if not port_free(host, port):
+        if not port_free(port, host):
             raise ConfigError(f"port {port} on {host} is already in use",
                               hint="pick another with --port N, or leave --port out to take a free one")
         return port
-    return DEFAULT_PORT if port_free(host, DEFAULT_PORT) else free_port(host)
+    return DEFAULT_PORT if port_free(DEFAULT_PORT, host) else free_port(host)
 
 
 def run_app(settings: Settings, host: str = DEFAULT_HOST, port: int | None = None) -> int:

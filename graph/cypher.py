@@ -67,10 +67,13 @@ def merge_nodes(label: str, list_props: list[str]) -> str:
 
 
 def merge_rels(rel_type: str, start_label: str, end_label: str, list_props: list[str]) -> str:
+    """Rows of relationships grouped by start node: {start, ends, props, lists}, one start
+    node lookup for all its ends (see writer.group_by_start)."""
     return "\n".join([
         "UNWIND $rows AS row",
         f"MATCH (a:{_label(start_label)} {{key: row.start}})",
-        f"MATCH (b:{_label(end_label)} {{key: row.end}})",
+        "UNWIND row.ends AS end",
+        f"MATCH (b:{_label(end_label)} {{key: end}})",
         f"MERGE (a)-[r:{_rel_type(rel_type)}]->(b)",
         "SET r += row.props",
         _list_sets("r", list_props),
@@ -90,11 +93,13 @@ def create_nodes(label: str, list_props: list[str]) -> str:
 
 def create_rels(rel_type: str, start_label: str, end_label: str, list_props: list[str]) -> str:
     """For relationships with an end node created in the same transaction: no such
-    relationship can exist yet, so MERGE's check of the end nodes' relationships is skipped."""
+    relationship can exist yet, so MERGE's check of the end nodes' relationships is skipped.
+    Rows grouped by start node, as for merge_rels."""
     return "\n".join([
         "UNWIND $rows AS row",
         f"MATCH (a:{_label(start_label)} {{key: row.start}})",
-        f"MATCH (b:{_label(end_label)} {{key: row.end}})",
+        "UNWIND row.ends AS end",
+        f"MATCH (b:{_label(end_label)} {{key: end}})",
         f"CREATE (a)-[r:{_rel_type(rel_type)}]->(b)",
         "SET r += row.props",
         _list_sets("r", list_props, union=False),
@@ -499,7 +504,7 @@ RETURN a.key AS key, coalesce(a.name, a.key) AS name, a.kind AS kind,
        coalesce(a.external_ids, []) AS external_ids, a.created AS created,
        [(a)-[:SPONSORED_BY]->(c:Country) | c.key] AS sponsors,
        [(a)-[:STATE_OF]->(c:Country) | c.key] AS state_of,
-       [(a)-[r:SAME_AS]-(b:Actor) | [b.key, coalesce(r.sources, [])]] AS same_as,
+       [(a)-[r:SAME_AS]-(b:Actor) | [b.key, coalesce(r.sources, []), coalesce(r.created, r.first_seen)]] AS same_as,
        [(al:Alias)-[r:NAMES]->(a) | [al.key, coalesce(al.spellings, [al.key]),
                                      size(coalesce(r.sources, []))]] AS aliases
 """

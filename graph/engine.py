@@ -153,9 +153,10 @@ def _claim_targets(snap: Snapshot, actor_key: str, candidates: set[str], fallbac
     if actor is None:
         return []
     if actor.kind == "state":
-        return [k for k in snap.sponsored(actor_key) if k in candidates]
-    if actor_key in candidates:
-        return [actor_key]
+        return sorted({snap.same_group().get(k, k) for k in snap.sponsored(actor_key)} & candidates)
+    head = snap.same_group().get(actor_key, actor_key)
+    if head in candidates:
+        return [head]
     if actor.kind == "person":
         sponsored = sorted({k for s in snap.states_of(actor_key) for k in snap.sponsored(s)
                             if k in candidates and k != actor_key})
@@ -186,7 +187,7 @@ def rank(snap: Snapshot, evidence: IncidentEvidence, claims: list[ClaimInfo] | N
     extra = _claim_items(snap, claims, set(profiles)) if claims else None
     for key in extra or {}:
         profiles.setdefault(key, Profile())
-    actors = {k: snap.actors[k].actor() for k in profiles}
+    actors = {k: snap.actors[k].actor(snap.members(k)[1:]) for k in profiles}
     return rank_hypotheses(evidence.items, profiles, actors, extra, stats=snap.stats(profiles))
 
 
@@ -226,8 +227,9 @@ class Explanation:
 
 def family(snap: Snapshot, actor_key: str) -> set[str]:
     """The actor, the states that sponsor it (or, for a state, itself), the groups those states
-    sponsor, and the actors a source says it is the same as."""
-    out = {actor_key}
+    sponsor, and the actors a source says it is the same as (and the rest of their group)."""
+    group = snap.same_group()
+    out = {actor_key} | {k for k, head in group.items() if head == group.get(actor_key)}
     states = set(snap.states_of(actor_key))
     actor = snap.actors.get(actor_key)
     if actor and actor.kind == "state":
@@ -236,20 +238,40 @@ def family(snap: Snapshot, actor_key: str) -> set[str]:
         out.add(s)
         out.update(snap.sponsored(s))
     if actor:
-        out.update(k for k, _ in actor.same_as)
+        out.update(k for k, *_ in actor.same_as)
     return out
 
 
 def origin_names(snap: Snapshot, hyp: Hypothesis | None, exclude: str) -> dict[str, list[str]]:
+    """Item -> where the hypothesis's profile holds it: "known to use or target it", "seen in
+    <incident>"; for evidence recorded on another node of the same group (SAME_AS), which node:
+    "recorded on HIDDEN COBRA (misp:...), the same group per src:..."."""
     if hyp is None:
         return {}
     profile = snap.profiles(exclude_incident=exclude).get(hyp.actor.key)
     if profile is None:
         return {}
     names = {c.incident: c.incident_name or c.incident for c in snap.claims}
+    attributed = snap.attributions()
+    others = snap.members(hyp.actor.key)[1:]
+
+    def node(key: str) -> str:
+        info = snap.actors[key]
+        sources = sorted({s for other, srcs, _ in info.same_as for s in srcs
+                          if snap.same_group().get(other) == hyp.actor.key})
+        per = f", the same group per {', '.join(sources)}" if sources else ", the same group per a source"
+        return f"{info.name} ({key}{per})"
+
+    def seen(incident: str) -> str:
+        via = [m for m in others if incident in attributed.get(m, ()) and incident not in
+               attributed.get(hyp.actor.key, ())]
+        return f"seen in {names.get(incident, incident)}" + (f", attributed to {node(via[0])}" if via else "")
+
     out = {}
     for key, origins in profile.origins.items():
-        shown = sorted(f"seen in {names.get(o, o)}" for o in origins if o != "USES")
+        shown = sorted(seen(o) for o in origins if not o.startswith("USES"))
+        shown[:0] = [f"recorded on {node(o[5:])}: known to use or target it" for o in sorted(origins)
+                     if o.startswith("USES ")]
         if "USES" in origins:
             shown.insert(0, "known to use or target it")
         out[key] = shown

@@ -53,11 +53,13 @@ class ActorInfo:
     created: str | None = None
     sponsors: tuple[str, ...] = ()      # countries (SPONSORED_BY)
     state_of: tuple[str, ...] = ()      # countries (STATE_OF), for kind "state"
-    same_as: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    same_as: tuple[tuple[str, tuple[str, ...], str | None], ...] = ()   # (actor, sources, date) per SAME_AS
     aliases: tuple[str, ...] = ()       # spellings
 
-    def actor(self) -> Actor:
-        return Actor(self.key, self.name, self.kind or "group", list(self.external_ids), list(self.aliases))
+    def actor(self, same_as: list[str] | None = None) -> Actor:
+        """As a hypothesis; `same_as`: the other nodes whose evidence counts for it."""
+        return Actor(self.key, self.name, self.kind or "group", list(self.external_ids), list(self.aliases),
+                     list(same_as or []))
 
 
 @dataclass
@@ -220,7 +222,7 @@ class Snapshot:
             actors[r["key"]] = ActorInfo(
                 r["key"], r["name"], r["kind"], tuple(r["external_ids"]), _date(r["created"]),
                 tuple(sorted(set(r["sponsors"]))), tuple(sorted(set(r["state_of"]))),
-                tuple(sorted((k, tuple(src)) for k, src in r["same_as"])), tuple(names))
+                tuple(sorted((k, tuple(src), _date(created)) for k, src, created in r["same_as"])), tuple(names))
         orgs = {r["key"]: (tuple(tuple(x) for x in r["sectors"]), tuple(tuple(x) for x in r["countries"]))
                 for r in orgs_r}
         actor_items = {r["owner"]: [_raw(x, orgs) for x in r["items"]] for r in actor_items_r}
@@ -256,9 +258,10 @@ class Snapshot:
 
     # -- profiles -----------------------------------------------------------------------------------
     def _part(self, origin: str, actor: str | None = None) -> Profile:
-        """One profile source: an actor's own USES/TARGETS (actor given) or one incident."""
+        """One profile source: an actor's own USES/TARGETS (actor given; `origin` labels its
+        items) or one incident."""
         parts = self._cache.setdefault("parts", {})
-        key = ("own", actor) if actor else origin
+        key = ("own", actor, origin) if actor else origin
         if key not in parts:
             raw = self.actor_items.get(actor, ()) if actor else self.incident_items.get(origin, ())
             parts[key] = profile_part(raw, self.links, origin, self.as_of_date)
@@ -274,27 +277,69 @@ class Snapshot:
             self._cache["attributions"] = dict(out)
         return self._cache["attributions"]
 
+    def same_group(self) -> dict[str, str]:
+        """Candidate actor -> the candidate that stands for its group, for actors a source says are
+        the same group (SAME_AS, known on the snapshot's date; chains join): the member with the
+        largest own profile, then the smallest key, stands for all of them, and their evidence
+        counts for it. The nodes stay distinct; actors without SAME_AS are not in the map."""
+        if "same_group" not in self._cache:
+            candidates = {k for k, a in self.actors.items() if (a.kind or "group") in CANDIDATE_KINDS}
+            links: dict[str, set[str]] = defaultdict(set)
+            for key in sorted(candidates):
+                for other, _sources, date in self.actors[key].same_as:
+                    if other in candidates and other != key and known(date, self.as_of_date):
+                        links[key].add(other)
+                        links[other].add(key)
+            out: dict[str, str] = {}
+            for start in sorted(links):
+                if start in out:
+                    continue
+                group, todo = set(), [start]
+                while todo:
+                    key = todo.pop()
+                    if key not in group:
+                        group.add(key)
+                        todo.extend(links[key] - group)
+                head = min(group, key=lambda k: (-self._part("USES", k).size, k))
+                out.update({k: head for k in group})
+            self._cache["same_group"] = out
+        return self._cache["same_group"]
+
+    def members(self, actor: str) -> list[str]:
+        """The actors whose evidence counts for this candidate: itself first, then the others a
+        source says are the same group."""
+        group = self.same_group()
+        return [actor] + sorted(k for k, head in group.items() if head == actor and k != actor)
+
     def _profile(self, actor: str) -> Profile:
-        incidents = sorted(self.attributions().get(actor, ()))
-        return merge([self._part("USES", actor)] + [self._part(i) for i in incidents])
+        """Its own USES/TARGETS and attributed incidents, and those of the actors it stands for
+        (their own items labelled "USES <key>", so an explanation can say which node each came
+        from)."""
+        members = self.members(actor)
+        attributed = self.attributions()
+        incidents = sorted(set().union(*(attributed.get(m, ()) for m in members)))
+        own = [self._part("USES" if m == actor else f"USES {m}", m) for m in members]
+        return merge(own + [self._part(i) for i in incidents])
 
     def profiles(self, exclude_incident: str | None = None) -> dict[str, Profile]:
         """Each candidate actor's profile (groups and persons with any evidence), never counting
         `exclude_incident` (the incident under study) nor any claim about it. The full profiles
         are built once per snapshot; the incident's own part is taken out of the profiles of the
-        actors it is attributed to."""
+        candidates it is attributed to (through any member of their group)."""
         full = self._full_profiles()
         out = dict(full)
         if exclude_incident:
-            for key, incidents in self.attributions().items():
-                if exclude_incident in incidents and key in full:
-                    out[key] = without(full[key], self._part(exclude_incident), exclude_incident)
+            group = self.same_group()
+            heads = {group.get(k, k) for k, incidents in self.attributions().items() if exclude_incident in incidents}
+            for key in sorted(heads & full.keys()):
+                out[key] = without(full[key], self._part(exclude_incident), exclude_incident)
         return {k: p for k, p in out.items() if p.size}
 
     def _full_profiles(self) -> dict[str, Profile]:
         if "profiles" not in self._cache:
+            group = self.same_group()
             self._cache["profiles"] = {key: self._profile(key) for key, actor in self.actors.items()
-                                       if (actor.kind or "group") in CANDIDATE_KINDS}
+                                       if (actor.kind or "group") in CANDIDATE_KINDS and group.get(key, key) == key}
         return self._cache["profiles"]
 
     def stats(self, profiles: dict[str, Profile]) -> Stats:

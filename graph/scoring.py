@@ -22,7 +22,9 @@ w_i tempers by kind: software more than techniques, public / commodity / leaked 
 little, a sub-technique's parent and a tool's implied techniques less, victims little.
 
 Every named actor also carries a "prior" item, -log(N * u / (1 - u)) with u = UNKNOWN_PRIOR
-(even odds): before any evidence it is one of N known actors, or someone not in the graph. The
+(even odds): before any evidence it is one of N known actors, or someone not in the graph; plus
+its record, RECORD_PRIOR * log((L + MU) / (Lbar + MU)) over the techniques it is known for (an
+actor with more on record is more active: a little likelier before any evidence). The
 "unknown actor" hypothesis (evidence drawn from the background, contributions 0) therefore
 scores 0, and a named actor scores above it only when the evidence singles it out. Scores are
 natural-log odds against the background; a hypothesis's score is exactly the sum of its items'
@@ -55,6 +57,9 @@ UNKNOWN_PRIOR = 0.5      # prior odds of "not one of the known" in the scores' p
                          # the unknown actor's probability comes from OPEN_SET, not from this
 NEW_ITEM_WEIGHT = 0.0    # an item no candidate's profile holds (new software, a new technique) says
                          # nothing about which of them did it: 0 = neutral, 1 = counts as unmatched
+RECORD_PRIOR = 0.25      # the record prior: a named actor's prior odds grow as (its record / an
+RECORD_FAMILY = "technique"  # average one)^RECORD_PRIOR, its record the techniques it is known for
+                         # (size term's L and L-bar + MU): an actor with more on record is more active
 
 # The open set: P(known) = 1 / (1 + exp(-(intercept + sum of weight * feature))), the features
 # (`Features.vector`, in FEATURES order) describing how well the best named actor fits; the named
@@ -79,7 +84,7 @@ class OpenSet:
         return 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
 
 
-OPEN_SET = OpenSet(intercept=-0.807, weights=(0.284, 0.214, 2.353, -0.184, -0.223), temperature=1.2)
+OPEN_SET = OpenSet(intercept=-0.711, weights=(0.285, 0.221, 2.244, -0.167, -0.241), temperature=1.2)
 
 # Evidence weight by item kind (tempering exponents on the likelihood ratios).
 TOOL_WEIGHTS = {"custom": 1.0, "commodity": 0.3, "public": 0.3, "leaked": 0.3, None: 0.6}
@@ -308,10 +313,18 @@ class Tally:
 
 
 def prior_contribution(n_candidates: int) -> float:
-    """log prior odds of one named actor against an unknown one."""
+    """log prior odds of one named actor against an unknown one, before its record."""
     if n_candidates <= 0:
         return 0.0
     return -math.log(n_candidates * UNKNOWN_PRIOR / (1 - UNKNOWN_PRIOR))
+
+
+def record_contribution(profile: Profile, stats: Stats) -> float:
+    """RECORD_PRIOR * log((L + MU) / (Lbar + MU)) over RECORD_FAMILY: an actor known for more
+    techniques than an average one is seen more often, a little (0 without a profile)."""
+    if not profile.size:
+        return 0.0
+    return -RECORD_PRIOR * math.log(stats.size_factor(profile, RECORD_FAMILY))
 
 
 # -- hypotheses -----------------------------------------------------------------------------------
@@ -337,9 +350,13 @@ class Actor:
     kind: str = "group"
     external_ids: list[str] = field(default_factory=list)
     aliases: list[str] = field(default_factory=list)
+    same_as: list[str] = field(default_factory=list)   # other nodes of the same group whose evidence counts
 
     def to_dict(self) -> dict:
-        return {"key": self.key, "name": self.name, "external_ids": list(self.external_ids)}
+        d = {"key": self.key, "name": self.name, "external_ids": list(self.external_ids)}
+        if self.same_as:
+            d["same_as"] = list(self.same_as)
+        return d
 
 
 class Hypothesis:
@@ -485,16 +502,21 @@ def rank_hypotheses(evidence: list[Item], profiles: Mapping[str, Profile], actor
     keeps a tally)."""
     stats = stats or Stats.of(profiles)
     prior = prior_contribution(stats.n)
-    prior_item = Contribution("prior", "prior", f"prior: one of {stats.n} known actors, or one the "
-                              "graph does not know", 1.0, prior)
+    mean = stats.mean_sizes.get(RECORD_FAMILY, 0.0)
     by_key = {i.key: i for i in evidence}
     base = sum(unmatched_value(i, stats) for i in evidence)
     hyps = []
     for key, profile in profiles.items():
         more = list((extra or {}).get(key, []))
-        score = fast_score(evidence, by_key, base, profile, stats) + prior + sum(c.contribution for c in more)
+        record = record_contribution(profile, stats)
+        score = fast_score(evidence, by_key, base, profile, stats) + prior + record + sum(c.contribution for c in more)
 
-        def build(profile=profile, more=more):
+        def build(profile=profile, more=more, record=record):
+            size = profile.family_sizes.get(RECORD_FAMILY, 0)
+            prior_item = Contribution("prior", "prior", f"prior: one of {stats.n} known actors, or one the graph "
+                                      f"does not know; {size} {RECORD_FAMILY}s on record against {mean:.0f} on "
+                                      "average", 1.0, prior + record,
+                                      detail=f"{prior:+.2f} for one of {stats.n}, {record:+.2f} for its record")
             return score_actor(evidence, profile, stats) + [prior_item] + more
         hyps.append(Hypothesis(actors[key], score=score, build=build))
     hyps.sort(key=lambda h: (-h.score, h.actor.name.casefold(), h.actor.key))

@@ -118,9 +118,17 @@ def _list_props(rows: list[dict]) -> list[str]:
     return sorted({k for row in rows for k in row["lists"]})
 
 
+class _Rows(list):
+    """A statement's rows, with a short repr: the driver formats its debug line for every RUN
+    whether or not debug logging is on, and the repr of 5,000 rows cost as much as packing them."""
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} rows>"
+
+
 def _chunks(rows: list, size: int):
     for i in range(0, len(rows), size):
-        yield rows[i:i + size]
+        yield _Rows(rows[i:i + size])
 
 
 def write_batch(db: GraphDB, batch: Batch, batch_size: int = 5000,
@@ -137,6 +145,7 @@ class _Step:
     query: str
     rows: list[dict]
     create: bool  # rows new to the graph, CREATEd: safe to split over concurrent transactions
+    rels: bool = False  # relationship rows, sent grouped by start node
 
 
 def write_prepared(db: GraphDB, prepared: Prepared, batch_size: int = 5000,
@@ -184,9 +193,9 @@ def _run_steps(run: Run, steps: list[_Step], batch_size: int, result: WriteResul
                progress: Progress | None, done: int, total: int) -> int:
     """Run each step's rows `batch_size` at a time; returns the rows done so far."""
     for step in steps:
-        for chunk in _chunks(step.rows, batch_size):
+        for chunk in _chunks(group_by_start(step.rows) if step.rels else step.rows, batch_size):
             _count(result, run(step.query, chunk))
-            done += len(chunk)
+            done += sum(len(row["ends"]) for row in chunk) if step.rels else len(chunk)
             if progress:
                 progress(done, total)
     return done
@@ -256,9 +265,26 @@ def _steps(prepared: Prepared, existing: dict[str, set[str]] | None) -> list[_St
         new_start, new_end = created.get(start, set()), created.get(end, set())
         new, old = _split_rows(group.values(),
                                lambda row: row["start"] in new_start or row["end"] in new_end)
-        steps.append(_Step(cypher.create_rels(rel_type, start, end, _list_props(new)), new, True))
-        steps.append(_Step(cypher.merge_rels(rel_type, start, end, _list_props(old)), old, False))
+        steps.append(_Step(cypher.create_rels(rel_type, start, end, _list_props(new)), new, True, rels=True))
+        steps.append(_Step(cypher.merge_rels(rel_type, start, end, _list_props(old)), old, False, rels=True))
     return [step for step in steps if step.rows]
+
+
+def group_by_start(rows: list[dict]) -> list[dict]:
+    """Relationship rows as one row per start node and properties, {start, ends, props, lists}:
+    the server looks the start node up once for all its ends. Rows are grouped when they share
+    their property objects, as the rows one record makes do on the column path
+    (loaders.records.iter_prepared); rows with equal but separate ones are sent apart."""
+    groups: dict[tuple, dict] = {}
+    for row in rows:
+        key = (row["start"], id(row["props"]), id(row["lists"]))
+        group = groups.get(key)
+        if group is None:
+            groups[key] = {"start": row["start"], "ends": [row["end"]], "props": row["props"],
+                           "lists": row["lists"]}
+        else:
+            group["ends"].append(row["end"])
+    return list(groups.values())
 
 
 def _split_rows(rows, is_new) -> tuple[list[dict], list[dict]]:
@@ -277,12 +303,11 @@ def _existing_keys(tx, prepared: Prepared, batch_size: int) -> dict[str, set[str
     return found
 
 
-def check_batch(db: GraphDB, batch: Batch) -> Prepared:
-    """Validate a batch against the model and the graph without writing (first pass of a
-    streamed file, so a bad chunk late in the file is found before anything is written)."""
-    prepared = prepare(batch)
+def check_prepared(db: GraphDB, prepared: Prepared) -> Prepared:
+    """Check that the nodes a prepared batch points at are in the graph, without writing (first
+    pass of a streamed file, so a bad chunk late in the file is found before anything is written)."""
     if prepared.refs:
-        db.execute_read(lambda tx: _check_refs(tx, batch.file, prepared.refs))
+        db.execute_read(lambda tx: _check_refs(tx, prepared.file, prepared.refs))
     return prepared
 
 

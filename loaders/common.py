@@ -14,6 +14,8 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Any, Iterator
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 
 from graph.errors import ValidationError
@@ -193,6 +195,16 @@ class SeenKeys:
             return self._db.execute("SELECT record FROM seen WHERE kind = ? AND key = ?",
                                     (kind, key)).fetchone()[0]
 
+    def add_all(self, kind: str, keys: list[str], records: list[str]) -> bool:
+        """Add many keys at once if none of them is in yet (True); else add none (False), so
+        the record-by-record `add` can name the first repeated one."""
+        known = self._db.execute("SELECT count(*) FROM seen WHERE kind = ? AND key IN "
+                                 "(SELECT value FROM json_each(?))", (kind, json.dumps(keys))).fetchone()[0]
+        if known:
+            return False
+        self._db.executemany("INSERT INTO seen VALUES (?, ?, ?)", zip([kind] * len(keys), keys, records))
+        return True
+
     def close(self) -> None:
         self._db.close()
         if self._dir:
@@ -295,6 +307,25 @@ def normalise_date(value: Any, end: bool = False) -> str | None:
         return None
 
 
+def split_list(text: str, sep: str) -> list[str]:
+    """A list written as one text (a CSV cell): its items, stripped, empty ones left out.
+    The same rule over a whole column: `split_column`."""
+    return [part.strip() for part in text.split(sep) if part.strip()]
+
+
+def split_column(cells: list[str | None], sep: str) -> tuple[list[int], list[str]]:
+    """`split_list` applied to every cell of a column at once: (the cell of each item, the
+    items). Split by pyarrow; each distinct item is stripped once, in Python, as one cell's."""
+    parts = pc.split_pattern(pa.array(cells, pa.string()), sep)
+    flat = parts.flatten()
+    distinct = pc.unique(flat)
+    stripped = [part.strip() for part in distinct.to_pylist()]
+    items = pa.array(stripped, pa.string()).take(pc.index_in(flat, distinct))
+    parents = pc.list_parent_indices(parts)
+    keep = pc.not_equal(items, "")
+    return pc.filter(parents, keep).to_pylist(), pc.filter(items, keep).to_pylist()
+
+
 class Fields:
     """Typed access to one record's fields; every failure names file, record and field."""
 
@@ -362,7 +393,7 @@ class Fields:
         if value is None:
             return []
         if isinstance(value, str) and sep:
-            return [part.strip() for part in value.split(sep) if part.strip()]
+            return split_list(value, sep)
         if isinstance(value, (str, int, float, dict)):
             return [value]
         if not isinstance(value, list):

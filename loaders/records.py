@@ -2,19 +2,27 @@
 
 Parse and validate a whole file into one `Batch`; the first wrong record refuses the file
 with an error naming the file, the record and the field.
+
+Streamed files (CSV, JSON Lines) are read a chunk of records at a time. For loading, a chunk
+of incidents or claims is checked a column at a time (`iter_prepared`): each field's rule in
+`RULES` runs once per distinct value, lists are split by pyarrow, and the chunk becomes the
+writer's grouped rows directly. A chunk with anything the column check does not pass goes
+through the record-by-record builder instead, which names the first wrong record exactly as
+`iter_record_batches` does.
 """
 from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from graph.countries import country_code, country_name
 from graph.errors import ValidationError
 from graph.model import (ACTOR_KINDS, ADMIRALTY_RELIABILITY, AVAILABILITY, GROUP_ID, INFRA_KINDS,
                          SOFTWARE_ID, SOURCE_KINDS, STANCES, TECHNIQUE_ID, Batch, Ref, claim_key,
                          infrastructure_value, normalise_name, slug)
-from loaders.common import Fields, SeenKeys, base_suffix, lines, open_text, parse_json_line
+from graph.writer import Prepared, prepare
+from loaders.common import Fields, SeenKeys, base_suffix, lines, open_text, parse_json_line, split_column
 
 KINDS = ("sources", "actors", "incidents", "claims")
 
@@ -36,6 +44,36 @@ CSV_COLUMNS = {
     "claims": FIELDS["claims"],
 }
 CSV_LIST_SEP = ";"
+VICTIM_FIELDS = ("organizations", "sectors", "countries")
+
+# The rule of each scalar field of incidents and claims, used by the record-by-record builder
+# and, once per distinct value, by the column check.
+Rule = Callable[[Fields, str], Any]
+
+
+def _text(required: bool = False) -> Rule:
+    return lambda f, field: f.str(field, required)
+
+
+def _choice(choices: tuple[str, ...], required: bool = False) -> Rule:
+    return lambda f, field: f.choice(field, choices, required)
+
+
+def _date(required: bool = False, end: bool = False) -> Rule:
+    return lambda f, field: f.date(field, required, end)
+
+
+def _whole(lo: int, hi: int, required: bool = False) -> Rule:
+    return lambda f, field: f.int_range(field, lo, hi, required)
+
+
+RULES: dict[str, dict[str, Rule]] = {
+    "incidents": {"key": _text(True), "name": _text(True), "first_seen": _date(True),
+                  "last_seen": _date(end=True), "description": _text()},
+    "claims": {"incident": _text(True), "actor": _text(True), "source": _text(True),
+               "stance": _choice(STANCES, True), "date": _date(True),
+               "confidence": _whole(0, 100, True), "statement": _text(), "url": _text()},
+}
 # Records per transaction when a CSV or JSON Lines file is streamed: about 30,000 rows, well
 # inside the transaction memory of a 512 MB heap.
 STREAM_CHUNK = 2000
@@ -89,22 +127,47 @@ def stream_kind(path: Path) -> str:
 def iter_record_batches(path: Path, chunk_records: int = STREAM_CHUNK) -> Iterator[Batch]:
     """A CSV or JSON Lines record file as Batches of at most `chunk_records` records each,
     read as a stream: memory stays flat however many records the file holds."""
+    for builder, kind, chunk in _record_chunks(path, chunk_records):
+        yield builder.build(kind, chunk)
+
+
+def iter_prepared(path: Path, chunk_records: int = STREAM_CHUNK) -> Iterator[Prepared]:
+    """The chunks of `iter_record_batches`, each as the writer's grouped rows (what
+    graph.writer.prepare makes of the Batch), with the same errors; checked a column at a
+    time where the column check passes the whole chunk."""
+    for builder, kind, chunk in _record_chunks(path, chunk_records):
+        yield builder.prepared(kind, chunk)
+
+
+Record = tuple[str, Any]  # (where in the file, e.g. "line 12"; the parsed record)
+
+
+def _record_chunks(path: Path, chunk_records: int) -> Iterator[tuple["_Builder", str, list[Record]]]:
     kind = stream_kind(path)
+    csv_file = base_suffix(path) == ".csv"
     seen = SeenKeys(on_disk=True)
-    builder = _Builder(path, seen, list_sep=CSV_LIST_SEP if base_suffix(path) == ".csv" else None)
+    builder = _Builder(path, seen, list_sep=CSV_LIST_SEP if csv_file else None)
     try:
         with open_text(path) as stream:
-            rows = _csv_rows(path, kind, stream) if base_suffix(path) == ".csv" else _jsonl_rows(path, stream)
+            rows = _csv_rows(path, kind, stream) if csv_file else _jsonl_rows(path, stream)
+            chunk: list[Record] = []
             count = 0
-            for record, data in rows:
-                builder.add(kind, Fields(path, record, data, FIELDS[kind]))
-                count += 1
-                if count % chunk_records == 0:
-                    yield builder.new_batch()
+            try:
+                for row in rows:
+                    chunk.append(row)
+                    count += 1
+                    if len(chunk) == chunk_records:
+                        yield builder, kind, chunk
+                        chunk = []
+            except ValidationError:
+                # A wrong record before the line that cannot be read is named first, as if
+                # each record had been checked as it was read.
+                builder.build(kind, chunk)
+                raise
             if count == 0:
                 raise ValidationError(path, "holds no records")
-            if builder.batch.nodes or builder.batch.refs:
-                yield builder.batch
+            if chunk:
+                yield builder, kind, chunk
     finally:
         seen.close()
 
@@ -178,6 +241,22 @@ class _Builder:
     def add(self, kind: str, f: Fields) -> None:
         getattr(self, "_" + kind)(f)
 
+    def build(self, kind: str, records: list[Record]) -> Batch:
+        """Records one by one into a Batch; the first wrong one raises."""
+        for record, data in records:
+            self.add(kind, Fields(self.path, record, data, FIELDS[kind]))
+        return self.new_batch()
+
+    def prepared(self, kind: str, records: list[Record]) -> Prepared:
+        """A chunk as the writer's grouped rows: checked a column at a time if that passes
+        every record, else built record by record (which names the first wrong one)."""
+        columnar = {"incidents": self._incident_columns, "claims": self._claim_columns}.get(kind)
+        done = columnar(records) if columnar and self._plain(kind, records) else None
+        if done is None:
+            self.new_batch()  # drop what the column check made
+            done = prepare(self.build(kind, records))
+        return done
+
     def _unique(self, f: Fields, kind: str, key: str) -> None:
         first = self.seen.add(kind, key, f.record)
         if first is not None:
@@ -235,17 +314,19 @@ class _Builder:
             self.batch.rel("TARGETS", actor, target, sources=sources)
 
     def _incidents(self, f: Fields) -> None:
-        key = f.str("key", required=True)
+        rules = RULES["incidents"]
+        key = rules["key"](f, "key")
         self._unique(f, "incident", key)
-        first_seen, last_seen = f.date("first_seen", required=True), f.date("last_seen", end=True)
+        first_seen, last_seen = rules["first_seen"](f, "first_seen"), rules["last_seen"](f, "last_seen")
         if last_seen and last_seen < first_seen:
             raise f.error("last_seen", f"{last_seen} is before first_seen {first_seen}")
         sources = self._source_refs(f, "sources")
         if not sources:
             raise f.error("sources", "missing (required): at least one source that reports the incident")
         incident = ("Incident", key)
-        self.batch.node("Incident", key, name=f.str("name", required=True), first_seen=first_seen,
-                        last_seen=last_seen, description=f.str("description"), sources=sources)
+        self.batch.node("Incident", key, name=rules["name"](f, "name"), first_seen=first_seen,
+                        last_seen=last_seen, description=rules["description"](f, "description"),
+                        sources=sources)
         seen = {"sources": sources, "first_seen": first_seen, "last_seen": last_seen}
         for source in sources:
             self.batch.rel("REPORTED_BY", incident, ("Source", source))
@@ -259,24 +340,26 @@ class _Builder:
             self.batch.rel("TARGETED", incident, victim, **seen)
 
     def _claims(self, f: Fields) -> None:
-        incident, actor, source = (f.str(k, required=True) for k in ("incident", "actor", "source"))
-        stance = f.choice("stance", STANCES, required=True)
-        date = f.date("date", required=True)
+        rules = RULES["claims"]
+        incident, actor, source = (rules[k](f, k) for k in ("incident", "actor", "source"))
+        stance = rules["stance"](f, "stance")
+        date = rules["date"](f, "date")
         key = claim_key(incident, actor, source, stance, date)
         self._unique(f, "claim", key)
         for label, ref, field in (("Incident", incident, "incident"), ("Actor", actor, "actor"),
                                   ("Source", source, "source")):
             self.batch.refs.append(Ref(label, ref, f.record, field))
         claim = ("Claim", key)
-        self.batch.node("Claim", key, stance=stance, confidence=f.int_range("confidence", 0, 100, True),
-                        date=date, statement=f.str("statement"), url=f.str("url"), sources=[source])
+        self.batch.node("Claim", key, stance=stance, confidence=rules["confidence"](f, "confidence"),
+                        date=date, statement=rules["statement"](f, "statement"), url=rules["url"](f, "url"),
+                        sources=[source])
         self.batch.rel("ABOUT", claim, ("Incident", incident))
         self.batch.rel("NAMES", claim, ("Actor", actor))
         self.batch.rel("STATED_BY", claim, ("Source", source), stance=stance)
 
     # -- items inside records ------------------------------------------------------------------
     def _source_refs(self, f: Fields, field: str) -> list[str]:
-        keys = [str(k).strip() for k in f.list(field, sep=self.sep)]
+        keys = [_source_key(k) for k in f.list(field, sep=self.sep)]
         for key in keys:
             self.batch.refs.append(Ref("Source", key, f.record, field))
         return keys
@@ -367,3 +450,153 @@ class _Builder:
         key = f"{kind}:{value}"
         self.batch.node("Infrastructure", key, kind=kind, value=value, name=value)
         return ("Infrastructure", key)
+
+    # -- a chunk a column at a time (None: the chunk goes record by record) ----------------------
+    def _plain(self, kind: str, records: list[Record]) -> bool:
+        allowed = set(FIELDS[kind])
+        return all(type(data) is dict and data.keys() <= allowed for _, data in records)
+
+    def _column(self, kind: str, field: str, records: list[Record]) -> list | None:
+        """RULES[kind][field] over every record's value (text or absent), run once per distinct value."""
+        values = [data.get(field) for _, data in records]
+        distinct = dict.fromkeys(values)
+        if not all(v is None or type(v) is str for v in distinct):
+            return None
+        rule = RULES[kind][field]
+        try:
+            for value in distinct:
+                distinct[value] = rule(Fields(self.path, "", {field: value}), field)
+        except ValidationError:
+            return None
+        return [distinct[v] for v in values]
+
+    def _columns(self, kind: str, records: list[Record]) -> dict[str, list] | None:
+        columns = {}
+        for field in RULES[kind]:
+            columns[field] = self._column(kind, field, records)
+            if columns[field] is None:
+                return None
+        return columns
+
+    def _list_column(self, field: str, cells: list) -> tuple[list[int], list[str]] | None:
+        """The items of a list field over all records: (record index, item) pairs as two lists."""
+        if self.sep:
+            return split_column(cells, self.sep) if all(c is None or type(c) is str for c in cells) else None
+        parents, items = [], []
+        for i, cell in enumerate(cells):
+            try:
+                listed = Fields(self.path, "", {field: cell}).list(field)
+            except ValidationError:
+                return None
+            if not all(type(item) is str for item in listed):
+                return None
+            parents += [i] * len(listed)
+            items += listed
+        return parents, items
+
+    def _ends(self, field: str, cells: list, one) -> tuple[list[int], list[tuple[str, str]]] | None:
+        """A list field's items as the nodes they name, `one(f, field, item)` run once per
+        distinct item (its rows go into this builder's batch, as the record builder's memo does)."""
+        listed = self._list_column(field, cells)
+        if listed is None:
+            return None
+        parents, items = listed
+        where = Fields(self.path, "", {})
+        try:
+            named = {item: one(where, field, item) for item in dict.fromkeys(items)}
+        except ValidationError:
+            return None
+        return parents, [named[item] for item in items]
+
+    def _new_keys(self, kind: str, keys: list[str], records: list[Record]) -> bool:
+        return len(set(keys)) == len(keys) and self.seen.add_all(kind, keys, [r for r, _ in records])
+
+    def _incident_columns(self, records: list[Record]) -> Prepared | None:
+        columns = self._columns("incidents", records)
+        if columns is None:
+            return None
+        keys, first, last = columns["key"], columns["first_seen"], columns["last_seen"]
+        if any(end and end < start for start, end in zip(first, last)):
+            return None
+        victims = [data.get("victims") for _, data in records]
+        if not all(v is None or (type(v) is dict and v.keys() <= set(VICTIM_FIELDS)) for v in victims):
+            return None
+        listed = self._list_column("sources", [data.get("sources") for _, data in records])
+        if listed is None:
+            return None
+        source_of, source_items = listed
+        source_keys = [_source_key(item) for item in source_items]
+        sources: list[list[str]] = [[] for _ in records]
+        for i, key in zip(source_of, source_keys):
+            sources[i].append(key)
+        if not all(sources):
+            return None
+        ends = []
+        for rel, field, cells, one in (
+                ("USED", "tools", [d.get("tools") for _, d in records], self._tool),
+                ("USED", "techniques", [d.get("techniques") for _, d in records], self._technique),
+                ("USED", "infrastructure", [d.get("infrastructure") for _, d in records], self._infrastructure),
+                *(("TARGETED", name, [v.get(name) if v else None for v in victims], one)
+                  for name, one in zip(VICTIM_FIELDS, (self._organization, self._sector, self._country_node)))):
+            named = self._ends(field, cells, one)
+            if named is None:
+                return None
+            ends.append((rel, *named))
+        if not self._new_keys("incident", keys, records):
+            return None
+        done = prepare(self.new_batch())  # the nodes the items name (and their own relationships)
+        first_place: dict[str, int] = {}
+        for i, key in zip(source_of, source_keys):
+            first_place.setdefault(key, i)
+        done.refs = [Ref("Source", key, records[i][0], "sources") for key, i in first_place.items()]
+        incident_rows, seen_props, seen_lists = {}, [], []
+        for i, key in enumerate(keys):
+            props = {"name": columns["name"][i], "first_seen": first[i], "last_seen": last[i],
+                     "description": columns["description"][i]}
+            lists = {"sources": list(dict.fromkeys(sources[i]))}
+            incident_rows[key] = {"key": key, "props": {k: v for k, v in props.items() if v is not None},
+                                  "lists": lists}
+            seen_props.append({k: v for k, v in (("first_seen", first[i]), ("last_seen", last[i])) if v is not None})
+            seen_lists.append(lists)
+        done.nodes["Incident"] = incident_rows
+        reported = done.rels[("REPORTED_BY", "Incident", "Source")]
+        for i, source in zip(source_of, source_keys):
+            reported.setdefault((keys[i], source), {"start": keys[i], "end": source, "props": {}, "lists": {}})
+        for rel, parents, named in ends:
+            for i, (label, end) in zip(parents, named):
+                done.rels[(rel, "Incident", label)].setdefault(
+                    (keys[i], end), {"start": keys[i], "end": end, "props": seen_props[i], "lists": seen_lists[i]})
+        return done
+
+    def _claim_columns(self, records: list[Record]) -> Prepared | None:
+        columns = self._columns("claims", records)
+        if columns is None:
+            return None
+        incidents, actors, sources = columns["incident"], columns["actor"], columns["source"]
+        stances, dates = columns["stance"], columns["date"]
+        keys = [claim_key(*key) for key in zip(incidents, actors, sources, stances, dates)]
+        if not self._new_keys("claim", keys, records):
+            return None
+        refs: dict[tuple[str, str], Ref] = {}
+        claims, about, names, stated = {}, {}, {}, {}
+        for i, key in enumerate(keys):
+            record = records[i][0]
+            for label, ref, field in (("Incident", incidents[i], "incident"), ("Actor", actors[i], "actor"),
+                                      ("Source", sources[i], "source")):
+                if (label, ref) not in refs:
+                    refs[(label, ref)] = Ref(label, ref, record, field)
+            props = {"stance": stances[i], "confidence": columns["confidence"][i], "date": dates[i],
+                     "statement": columns["statement"][i], "url": columns["url"][i]}
+            claims[key] = {"key": key, "props": {k: v for k, v in props.items() if v is not None},
+                           "lists": {"sources": [sources[i]]}}
+            about[(key, incidents[i])] = {"start": key, "end": incidents[i], "props": {}, "lists": {}}
+            names[(key, actors[i])] = {"start": key, "end": actors[i], "props": {}, "lists": {}}
+            stated[(key, sources[i])] = {"start": key, "end": sources[i], "props": {"stance": stances[i]},
+                                         "lists": {}}
+        rels = {("ABOUT", "Claim", "Incident"): about, ("NAMES", "Claim", "Actor"): names,
+                ("STATED_BY", "Claim", "Source"): stated}
+        return Prepared(str(self.path), {"Claim": claims}, rels, list(refs.values()), {})
+
+
+def _source_key(item: Any) -> str:
+    return str(item).strip()

@@ -50,6 +50,7 @@ ATTACK_SOURCE = "src:mitre-attack"
 ATTACK_SOURCE_PROPS = {"name": "MITRE ATT&CK", "kind": "dataset", "reliability": "B",
                        "url": "https://attack.mitre.org/"}
 # external_references[].source_name values that carry ATT&CK IDs (G0032, C0022, S0584, T1566.003)
+MITRE_IDENTITY = "identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5"
 MITRE_SOURCE_NAMES = frozenset({"mitre-attack", "mitre-ics-attack", "mitre-mobile-attack"})
 # ATT&CK states no confidence on attributed-to relationships; a campaign -> group attribution
 # that MITRE publishes is a curated, cited judgement, so a claim without a stated confidence
@@ -271,18 +272,22 @@ class _BundleReader:
 
     def _choose_source(self) -> None:
         """ATT&CK bundles -> src:mitre-attack; any other bundle -> its author's identity (in an
-        attrib bundle, each object's own author: `_source_of`)."""
+        attrib bundle, each object's own author: `_source_of`). A bundle is ATT&CK's when it holds
+        an x-mitre-collection or most of its objects are MITRE's; a vendor bundle (a TAXII feed)
+        that cites ATT&CK techniques stays the vendor's. Only a bundle that names no author at all
+        falls back to "it carries ATT&CK IDs"."""
         attrib = any(o["type"] == "identity" and isinstance(o.get("x_attrib_key"), str)
                      for o in self.objects.values())
-        authors = Counter()
-        for obj in self.objects.values():
-            if not attrib and self._attack_id(obj):
-                self.source = ATTACK_SOURCE
-                self.batch.node("Source", ATTACK_SOURCE, **ATTACK_SOURCE_PROPS)
-                return
-            if isinstance(obj.get("created_by_ref"), str):
-                authors[obj["created_by_ref"]] += 1
-        author = self.objects.get(authors.most_common(1)[0][0]) if authors else None
+        authors = Counter(o["created_by_ref"] for o in self.objects.values()
+                          if isinstance(o.get("created_by_ref"), str))
+        top = authors.most_common(1)[0][0] if authors else None
+        if not attrib and (any(o["type"] == "x-mitre-collection" for o in self.objects.values())
+                           or (top is not None and self._is_mitre(top))
+                           or (top is None and any(map(self._attack_id, self.objects.values())))):
+            self.source = ATTACK_SOURCE
+            self.batch.node("Source", ATTACK_SOURCE, **ATTACK_SOURCE_PROPS)
+            return
+        author = self.objects.get(top) if top else None
         if author is not None and self._source_key(author["id"]):
             self.source = self._source_key(author["id"])
             return
@@ -292,6 +297,12 @@ class _BundleReader:
         self.source = f"src:{slug(name)}"
         kind = "government" if author and author.get("identity_class") == "government" else "vendor"
         self.batch.node("Source", self.source, name=name, kind=kind)
+
+    def _is_mitre(self, identity_id: str) -> bool:
+        """The identity ATT&CK's objects are created by ("The MITRE Corporation")."""
+        obj = self.objects.get(identity_id)
+        return identity_id == MITRE_IDENTITY or (
+            obj is not None and str(obj.get("name", "")).strip().lower() == "the mitre corporation")
 
     def _attack_version(self) -> str | None:
         """The ATT&CK release of an ATT&CK bundle: its x-mitre-collection's version, else the

@@ -8,10 +8,15 @@ Three ways a sentence names a technique, each a `TechniqueHit` with its `method`
   everyday words ("Proxy", "Tool") do not count (see `name_patterns`);
 - "model": a linear model over TF-IDF word and character n-grams, trained on ATT&CK's own
   procedure examples (the descriptions of `uses` relationships to techniques, ~13,000 in v15.1)
-  and the techniques' names and descriptions. Citations and links are stripped, and the names of
-  the group, software or campaign a procedure example describes are masked (`MASK`), so the model
-  learns behaviour, not names. Its score is a probability that the technique is right for the
-  sentence, calibrated on held-out procedure examples, so scores compare across sentences.
+  and the techniques' names and descriptions (each description sentence a text of its own: they
+  say what a technique looks like in plainer words than the procedure examples, e.g. "create fake
+  social media accounts and message employees for potential job opportunities"). Citations and
+  links are stripped, English stop words are not word features (they mark a text's register, news
+  or ATT&CK prose, rather than a behaviour), and the names of the group, software or campaign a
+  procedure example describes are masked (`MASK`), so the model learns behaviour, not names. Its
+  score is a probability that the technique is right for the sentence, calibrated on the procedure
+  examples of reports held out from the linear model (all the examples citing a report go one way),
+  so that it is calibrated for a report the model has not read, and scores compare across sentences.
 
 `TechniqueRecognizer.predict` keeps hits at or above `threshold`, one per technique (its best
 sentence), best first. `recognizer_for(bundle, cache_dir)` trains from an ATT&CK STIX bundle
@@ -45,20 +50,24 @@ from loaders.stix import ACTOR_TYPES, SOFTWARE_TYPES, _BundleReader, is_stix_bun
 attack_id_of = _BundleReader._attack_id  # the STIX loader's reading of an object's ATT&CK ID
 
 # Bump when features, training data or the pickled layout change: cached models are rebuilt.
-MODEL_VERSION = 5
+MODEL_VERSION = 6
 # What a masked group, software or campaign name becomes, in training and in pseudo-reports.
 MASK = "[PLACEHOLDER]"
 NAME_SCORE = 0.9
 ID_SCORE = 1.0
 # Chosen with `tests/benchmarks/extract.py --tune` on the validation split of ATT&CK v15.1
 # (relationships created 2021-10..2022-10, the train side of the time split).
-DEFAULT_THRESHOLD = 0.55
-# ... and C = 1.0 (top-1 0.687 against 0.681 for C = 0.5 on that split)
-DEFAULT_C = 1.0
+DEFAULT_THRESHOLD = 0.6
+# ... and C = 0.5 (top-1 0.705 against 0.700 for C = 1.0 on that split)
+DEFAULT_C = 0.5
 
 # The label of texts that describe no technique; never reported.
 NO_TECHNIQUE = "-"
+# A technique's name text: its name and the first sentences of its description ...
 TECHNIQUE_SENTENCES = 2
+# ... and each of the first sentences of the description as a text of its own (the rest of a long
+# description is mostly detail on platforms and variants)
+DESCRIPTION_SENTENCES = 12
 NEGATIVE_SENTENCES = 3
 
 CITATION = re.compile(r"\(Citation:[^)]*\)")
@@ -96,6 +105,10 @@ class Example:
     technique: str
     created: str  # ISO timestamp of the relationship (or technique) creation
     kind: str  # "procedure" | "technique" | "negative"
+    # where a procedure example comes from: the report it cites first, else the STIX id of the
+    # group, software or campaign it describes ("" for the other kinds); the calibration holds out
+    # whole origins
+    origin: str = ""
 
 
 @dataclass
@@ -104,7 +117,7 @@ class AttackCorpus:
 
     techniques: dict[str, str]  # active technique ID -> name ("Parent: Sub" for sub-techniques)
     examples: list[Example]  # procedure examples, in bundle order
-    technique_texts: list[Example]  # each technique's name and the start of its description
+    technique_texts: list[Example]  # each technique's name text and its description's sentences
     negatives: list[Example]  # sentences that name no technique (about groups, campaigns, software)
 
 
@@ -178,14 +191,17 @@ def corpus_from_document(path: Path, data: dict) -> AttackCorpus:
             continue
         text = clean(description, object_names(source))
         if text:
-            examples.append(Example(text, technique, str(rel.get("created") or ""), "procedure"))
+            cited = CITATION.search(description)
+            examples.append(Example(text, technique, str(rel.get("created") or ""), "procedure",
+                                    cited.group(0) if cited else source["id"]))
     texts = []
     for stix_id, attack_id in by_stix.items():
         obj = objects[stix_id]
-        # the name and the first sentences: the rest of a description is mostly generic detail
-        description = " ".join(sentences(clean(_description(obj)))[:TECHNIQUE_SENTENCES])
-        texts.append(Example(f"{techniques[attack_id]}. {description}", attack_id,
-                             str(obj.get("created") or ""), "technique"))
+        created = str(obj.get("created") or "")
+        described = sentences(clean(_description(obj)))
+        texts.append(Example(f"{techniques[attack_id]}. {' '.join(described[:TECHNIQUE_SENTENCES])}", attack_id,
+                             created, "technique"))
+        texts.extend(Example(s, attack_id, created, "technique") for s in described[:DESCRIPTION_SENTENCES])
     # What groups, campaigns and software are ("X is a threat group attributed to ...", "has
     # targeted ...", "is a backdoor first seen in ..."): the sentences of a news story or report
     # that describe no technique. Software descriptions soon turn to behaviour: their first sentence only.
@@ -247,8 +263,8 @@ class TechniqueRecognizer:
     - C: regularisation of the linear SVM (smaller: smoother, larger: fits the examples closer).
     - word_features, char_features: vocabulary sizes of the word 1-2-gram and character 3-5-gram
       TF-IDF parts (the model holds techniques x features weights: keep them lean).
-    - calibration_fraction: share of the examples held out from the SVM to fit the score
-      calibration (one fit, not two: the first build must stay within a minute).
+    - calibration_fraction: share of the text groups (`fit`'s `groups`) held out from the SVM to fit
+      the score calibration (one fit, not two: the first build must stay within a minute).
     - random_state: seed for the held-out split and the SVM, so a rebuild gives the same model.
 
     Texts labelled NO_TECHNIQUE teach the model what a sentence without a technique looks like;
@@ -264,19 +280,26 @@ class TechniqueRecognizer:
         self.calibration_fraction = calibration_fraction
         self.random_state = random_state
 
-    def fit(self, texts: list[str], techniques: list[str], names: dict[str, str] | None = None,
+    def fit(self, texts: list[str], techniques: list[str], groups: list[str] | None = None,
+            names: dict[str, str] | None = None,
             progress: Callable[[str], None] | None = None) -> "TechniqueRecognizer":
-        """Learn from `texts` labelled with technique IDs (or NO_TECHNIQUE); `names`: technique
-        ID -> name, for hits and name matching (default: the IDs themselves)."""
+        """Learn from `texts` labelled with technique IDs (or NO_TECHNIQUE). `groups`: where each
+        text comes from (`training_set` gives the report a procedure example cites): the calibration
+        holds out whole groups, so it sees texts like those of a report the SVM never read (default:
+        every text its own group). `names`: technique ID -> name, for hits and name matching
+        (default: the IDs themselves)."""
         labels = np.asarray(techniques)
-        if len(texts) != len(labels) or len(set(techniques) - {NO_TECHNIQUE}) < 2:
-            raise ValueError("fit needs as many labels as texts and at least two techniques")
+        groups = list(texts) if groups is None else groups
+        if len(texts) != len(labels) or len(groups) != len(labels) or len(set(techniques) - {NO_TECHNIQUE}) < 2:
+            raise ValueError("fit needs as many labels and groups as texts and at least two techniques")
         say = progress or (lambda _message: None)
-        held = np.random.default_rng(self.random_state).random(len(labels)) < self.calibration_fraction
+        held = np.array([self._held_out(g) for g in groups], dtype=bool)
         say(f"training on {int((~held).sum())} texts, {len(set(techniques))} labels")
         self.vectorizer_ = FeatureUnion([
+            # English stop words dropped: "and", "with", "the" tell news prose from ATT&CK's, not techniques
             ("words", TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_df=0.5, sublinear_tf=True,
-                                      max_features=self.word_features, dtype=np.float32)),
+                                      stop_words="english", max_features=self.word_features,
+                                      dtype=np.float32)),
             # n-grams in more than 5 % of the texts ("the", "ed ") tell techniques apart little
             # and are most of the nonzeros: dropping them halves the training time
             ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=3, max_df=0.05,
@@ -306,6 +329,11 @@ class TechniqueRecognizer:
         self.names_ = dict(names) if names else {str(c): str(c) for c in self.classes_[self.techniques_]}
         self.patterns_ = name_patterns(self.names_)
         return self
+
+    def _held_out(self, group: str) -> bool:
+        """Whether `group` is held out for the calibration: a hash, the same on every run."""
+        digest = hashlib.blake2b(f"{self.random_state}:{group}".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big") / 2 ** 64 < self.calibration_fraction
 
     def decision_function(self, texts: list[str]) -> np.ndarray:
         """Raw linear-model values, one column per label in `classes_`."""
@@ -337,12 +365,16 @@ class TechniqueRecognizer:
 
     def predict(self, sentences: list[str], threshold: float | None = None) -> list[TechniqueHit]:
         """Hits scoring at least `threshold` (default: the estimator's), one per technique (its
-        best sentence), best first."""
+        best sentence), best first. A technique a sentence names (by ID or name) is a hit of that
+        kind for the sentence, whatever the model scores it there."""
         best: dict[str, TechniqueHit] = {}
+        named: set[tuple[str, str]] = set()  # (sentence, technique) hits by ID or name
         floor = self.threshold if threshold is None else threshold
 
         def offer(hit: TechniqueHit) -> None:
             old = best.get(hit.technique)
+            if hit.method != "model":
+                named.add((hit.sentence, hit.technique))
             if hit.score >= floor and (old is None or hit.score > old.score):
                 best[hit.technique] = hit
 
@@ -363,16 +395,20 @@ class TechniqueRecognizer:
                     offer(TechniqueHit(technique, self.names_[technique], NAME_SCORE, sentence, "name"))
         for sentence, ranked in zip(sentences, self.rank(sentences, k=3, D=D)):
             for technique, score in ranked:
-                offer(TechniqueHit(technique, self.names_.get(technique, technique), round(score, 4),
-                                   sentence, "model"))
+                if (sentence, technique) not in named:
+                    offer(TechniqueHit(technique, self.names_.get(technique, technique), round(score, 4),
+                                       sentence, "model"))
         return sorted(best.values(), key=lambda h: (-h.score, h.technique))
 
 
-def training_set(corpus: AttackCorpus, examples: list[Example] | None = None) -> tuple[list[str], list[str]]:
-    """Texts and labels: the given procedure examples (default all), every technique's own text
-    and the sentences that name no technique (label NO_TECHNIQUE)."""
+def training_set(corpus: AttackCorpus,
+                 examples: list[Example] | None = None) -> tuple[list[str], list[str], list[str]]:
+    """Texts, labels and groups (`TechniqueRecognizer.fit`'s): the given procedure examples
+    (default all), every technique's own texts and the sentences that name no technique (label
+    NO_TECHNIQUE). A procedure example's group is its origin (its report); any other text is a group
+    of its own."""
     chosen = (corpus.examples if examples is None else examples) + corpus.technique_texts + corpus.negatives
-    return [e.text for e in chosen], [e.technique for e in chosen]
+    return [e.text for e in chosen], [e.technique for e in chosen], [e.origin or e.text for e in chosen]
 
 
 # -- the cache ----------------------------------------------------------------------------------------------
@@ -409,9 +445,9 @@ def recognizer_for(bundle: Path, cache_dir: Path,
             say(f"rebuilding the technique model: the cached one is unreadable ({exc})")
     say(f"learning ATT&CK techniques from {Path(bundle).name} (once per bundle)")
     corpus = read_corpus(Path(bundle))
-    texts, labels = training_set(corpus)
+    texts, labels, groups = training_set(corpus)
     try:
-        recognizer = TechniqueRecognizer().fit(texts, labels, names=corpus.techniques, progress=say)
+        recognizer = TechniqueRecognizer().fit(texts, labels, groups, names=corpus.techniques, progress=say)
     except ValueError as exc:
         raise ValidationError(bundle, f"cannot learn techniques from this bundle: {exc}",
                               hint="use a full ATT&CK bundle such as enterprise-attack.json") from exc

@@ -3,7 +3,6 @@ helpers the browser tests share (their fixtures, app_url, browser and page, are 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,21 +12,17 @@ from urllib.parse import urlparse
 
 import pytest
 
+from graph.server import free_port
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 PAGES = ["workbench", "explore", "compare", "timeline", "load", "draft", "console"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_app(settings, tmp_path_factory):
     """`attrib app` on a free port against the test graph: (process, its URL) once it answers."""
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ)
     if not settings.external:
         env["ATTRIB_INSTANCE"] = settings.instance

@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,18 +34,14 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+
+from graph.server import free_port  # noqa: E402  (the repository is on the path now)
 SHARED = REPO.parent / "shared" / "data"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 DRAWN = ("() => [...document.querySelectorAll('iframe')].some(f => { try { const d = f.contentDocument;"
          " return d && d.body && d.body.dataset.drawn === '1' && d.querySelector('#graph canvas'); }"
          " catch (e) { return false; } })")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def prepare(args) -> dict:

@@ -219,3 +219,68 @@ def test_specific_evidence_names_an_actor_and_generic_evidence_the_unknown(db, t
     assert generic.unknown.probability > generic.ranking[0].probability
     assert generic.unknown.features.specific == 0 < specific.unknown.features.specific
     engine.clear_cache()
+
+
+SAME_GROUP = textwrap.dedent("""
+    sources:
+      - {key: "src:v", name: Vendor, kind: vendor, reliability: B}
+    actors:
+      - {key: "actor:red", name: Red, kind: group, tools: [{name: RedRAT, availability: custom}],
+         techniques: [T1566.001, T1059.001, T1105, T1027]}
+      - {key: "actor:crimson", name: Crimson, kind: group, tools: [{name: CrimsonLoader, availability: custom}],
+         techniques: [T1566.001]}
+      - {key: "actor:blue", name: Blue, kind: group, tools: [{name: BlueDoor, availability: custom}],
+         techniques: [T1566.001, T1059.001, T1190]}
+      - {key: "actor:grey", name: Grey, kind: group, techniques: [T1566.001, T1105, T1021.001]}
+    incidents:
+      - {key: "x:both", name: Both tools, first_seen: 2022, sources: ["src:v"],
+         tools: [{name: RedRAT, availability: custom}, {name: CrimsonLoader, availability: custom}],
+         techniques: [T1566.001]}
+    claims:
+      - {incident: "x:both", actor: "actor:crimson", source: "src:v", stance: attributes, confidence: 70,
+         date: 2022-06-01}
+    """)
+
+
+def test_evidence_on_two_nodes_a_source_says_are_one_group_counts_for_the_group(db, tmp_path):
+    from graph.model import Batch
+    from graph.writer import write_batch
+
+    engine.clear_cache()
+    path = tmp_path / "same.yaml"
+    path.write_text(SAME_GROUP)
+    load(db, path)
+    apart = engine.hypotheses(db, "x:both", blind=True)
+    red, crimson = apart.get("actor:red"), apart.get("actor:crimson")
+    assert not next(c for c in red.items if c.name == "CrimsonLoader").matched
+    assert not next(c for c in crimson.items if c.name == "RedRAT").matched
+    batch = Batch("same-as.yaml")
+    batch.rel("SAME_AS", ("Actor", "actor:crimson"), ("Actor", "actor:red"), sources=["src:v"], created="2023-01-01")
+    write_batch(db, batch)
+    engine.clear_cache()
+    pooled = engine.hypotheses(db, "x:both", blind=True)
+    # one hypothesis for the group, standing on the node with the larger profile; both tools match it
+    assert pooled.get("actor:crimson") is None and pooled.ranking[0].actor.key == "actor:red"
+    top = pooled.ranking[0]
+    tools = [c for c in top.items if c.kind == "tool"]
+    assert len(tools) == 2 and all(c.matched for c in tools)
+    assert top.score > max(red.score, crimson.score)
+    assert top.actor.to_dict()["same_as"] == ["actor:crimson"]
+    assert top.score == pytest.approx(sum(c.contribution for c in top.items), abs=1e-9)
+    assert abs(sum(h.probability for h in pooled.ranking) + pooled.unknown.probability - 1) <= 1e-6
+    # the nodes stay distinct in the graph
+    snap = engine.snapshot(db)
+    assert {"actor:red", "actor:crimson"} <= set(snap.actors)
+    # the claim naming Crimson is weighed through the group, and the explanation names the node each item came from
+    x = engine.explain(db, "x:both")
+    (assessment,) = x.assessments
+    assert assessment.actor.key == "actor:crimson" and assessment.represented_by[0].actor.key == "actor:red"
+    overlaps = {p.text.split(":")[0]: p.text for p in assessment.supports if p.kind == "overlap"}
+    loader = next(t for name, t in overlaps.items() if "CrimsonLoader" in name)
+    assert "recorded on Crimson (actor:crimson, the same group per src:v)" in loader
+    rat = next(t for name, t in overlaps.items() if "RedRAT" in name)
+    assert "Red: known to use or target it" in rat and "Crimson" not in rat
+    # as of a date before a source said so, the two nodes are separate candidates again
+    before = engine.hypotheses(db, "x:both", blind=True, as_of="2022-12-31")
+    assert before.get("actor:crimson") is not None and before.get("actor:red") is not None
+    engine.clear_cache()

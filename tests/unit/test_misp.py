@@ -126,7 +126,7 @@ def test_circl_event():
     path = next(shared_file("misp").glob("circl-*.json"))
     batch = parse_file(path)
     p = prepare(batch)
-    nodes, rels, refs = p.nodes, p.rels, p.refs
+    nodes, refs = p.nodes, p.refs
     assert not refs
     event = json.loads(path.read_text())["Event"]
     incident = nodes["Incident"][f"misp:{event['uuid']}"]

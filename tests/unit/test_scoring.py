@@ -203,7 +203,12 @@ def test_unmatched_evidence_counts_against_and_the_prior_is_an_item():
         if h.actor.key != "g0":
             assert kinds["technique"].contribution < 0 and not kinds["technique"].matched
         u = scoring.UNKNOWN_PRIOR
-        assert kinds["prior"].contribution == pytest.approx(-math.log(len(profiles) * u / (1 - u)))
+        record = scoring.record_contribution(profiles[h.actor.key], Stats.of(profiles))
+        assert kinds["prior"].contribution == pytest.approx(-math.log(len(profiles) * u / (1 - u)) + record)
+    # the record part: more techniques on record than an average actor, a little likelier
+    stats = Stats.of(profiles)
+    assert scoring.record_contribution(profiles["huge"], stats) > 0 > scoring.record_contribution(profiles["g0"], stats)
+    assert scoring.record_contribution(Profile(), stats) == 0.0
 
 
 def test_an_item_no_known_actor_has_is_neutral():
@@ -295,6 +300,34 @@ def test_profiles_never_count_the_incident_under_study_and_respect_as_of():
     assert "tool:b" not in then.profiles()["g1"].counts    # claimed only in 2021
     assert "g2" not in then.profiles()                     # created later
     assert snap.sponsored("state:KP") == ["g1"] and snap.states_of("g1") == ["state:KP"]
+
+
+def test_actors_a_source_says_are_one_group_pool_their_evidence_on_one_node():
+    from dataclasses import replace
+
+    snap = snapshot_of(
+        {"a": ("group", None, (), ()), "b": ("group", None, (), ()), "c": ("group", None, (), ()),
+         "d": ("group", None, (), ())},
+        {"a": [RawItem("Technique", "T1", "one")],
+         "b": [RawItem("Technique", "T2", "two"), RawItem("Technique", "T3", "three")],
+         "c": [RawItem("Tool", "tool:c", "C")], "d": [RawItem("Technique", "T1", "one")]},
+        {"inc:a": [RawItem("Tool", "tool:a", "A")]},
+        [_claim("c1", "inc:a", "a")])
+    # a -- b (a source, 2020) and b -- c (another, 2022): one group of three, a chain
+    snap.actors["a"] = replace(snap.actors["a"], same_as=(("b", ("src:x",), "2020-01-01"),))
+    snap.actors["c"] = replace(snap.actors["c"], same_as=(("b", ("src:y",), "2022-01-01"),))
+    assert snap.same_group() == {"a": "b", "b": "b", "c": "b"}     # b has the largest own profile
+    assert snap.members("b") == ["b", "a", "c"] and snap.members("d") == ["d"]
+    full = snap.profiles()
+    assert set(full) == {"b", "d"}                                  # the others stay nodes, not candidates
+    pooled = full["b"]
+    assert {"T1", "T2", "T3", "tool:c", "tool:a"} <= set(pooled.counts)
+    assert pooled.origins["T1"] == {"USES a"} and pooled.origins["T2"] == {"USES"}
+    assert pooled.origins["tool:a"] == {"inc:a"}                    # an incident attributed to a counts for b
+    assert "tool:a" not in snap.profiles(exclude_incident="inc:a")["b"].counts
+    # before the second source said so, c is a group of its own
+    then = snap.as_of("2021-01-01")
+    assert then.same_group() == {"a": "b", "b": "b"} and set(then.profiles()) == {"b", "c", "d"}
 
 
 # -- claims: supports and weakens -----------------------------------------------------------------------------

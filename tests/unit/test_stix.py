@@ -15,7 +15,7 @@ from graph.model import LIST_PROPS, normalise_name
 from graph.writer import prepare
 from loaders import parse_file
 from loaders.common import parse_json, read_text
-from loaders.stix import (ATTACK_SOURCE, DEFAULT_ATTRIBUTION_CONFIDENCE, KNOWN_AVAILABILITY, availability,
+from loaders.stix import (ATTACK_SOURCE, MITRE_IDENTITY, DEFAULT_ATTRIBUTION_CONFIDENCE, KNOWN_AVAILABILITY, availability,
                           bundle_from_document)
 from tests.conftest import shared_file
 
@@ -175,7 +175,7 @@ def test_list_properties_are_lists_of_the_model():
 def test_ics_stix21_bundle():
     batch = parse_file(shared_file(*ICS))
     p = prepare(batch)
-    nodes, rels, refs = p.nodes, p.rels, p.refs
+    nodes, refs = p.nodes, p.refs
     assert not refs
     assert len(nodes["Actor"]) == 15 and "attack:G0034" in nodes["Actor"]  # Sandworm Team
     assert nodes["Technique"]["T0800"]["lists"]["tactics"] == ["inhibit-response-function"]
@@ -267,13 +267,35 @@ def write_json(tmp_path: Path, name: str, data) -> Path:
 def test_vendor_bundle_without_attack_ids(tmp_path):
     batch = parse_file(write_json(tmp_path, "vendor.json", small_bundle()))
     p = prepare(batch)
-    nodes, rels, refs = p.nodes, p.rels, p.refs
+    nodes, rels = p.nodes, p.rels
     actor = f"stix:intrusion-set--{uuid.UUID(int=1)}"
     assert nodes["Actor"][actor]["props"]["name"] == "Red Panda"
     assert set(nodes["Source"]) == {"src:example-vendor"}
     assert rels[("USES", "Actor", "Tool")][(actor, f"stix:malware--{uuid.UUID(int=2)}")]["props"]["created"] == "2021-02-03"
     assert {"redpanda", "rp1"} <= set(nodes["Alias"])
 
+
+
+def test_vendor_bundle_citing_attack_techniques_stays_the_vendors(tmp_path):
+    """A vendor's feed that references ATT&CK techniques is the vendor's word, not MITRE's."""
+    bundle = small_bundle()
+    vendor = f"identity--{uuid.UUID(int=9)}"
+    pattern = f"attack-pattern--{uuid.UUID(int=4)}"
+    bundle["objects"][1]["created_by_ref"] = vendor
+    bundle["objects"] += [
+        {"type": "attack-pattern", "id": pattern, "name": "Spearphishing via Service", "created_by_ref": vendor,
+         "external_references": [{"source_name": "mitre-attack", "external_id": "T1566.003"}]},
+        {"type": "relationship", "id": f"relationship--{uuid.UUID(int=6)}", "relationship_type": "uses",
+         "source_ref": f"intrusion-set--{uuid.UUID(int=1)}", "target_ref": pattern, "created_by_ref": vendor,
+         "created": "2021-02-03T00:00:00Z"}]
+    p = prepare(parse_file(write_json(tmp_path, "vendor.json", bundle)))
+    assert set(p.nodes["Source"]) == {"src:example-vendor"}
+    assert "T1566.003" in p.nodes["Technique"]
+    # The same objects authored by MITRE's identity are an ATT&CK bundle.
+    for obj in bundle["objects"]:
+        if obj.get("created_by_ref") == vendor:
+            obj["created_by_ref"] = MITRE_IDENTITY
+    assert set(prepare(parse_file(write_json(tmp_path, "mitre.json", bundle))).nodes["Source"]) == {ATTACK_SOURCE}
 
 def refused(path: Path) -> str:
     with pytest.raises(ValidationError) as exc:

@@ -98,8 +98,9 @@ def bundle(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def recognizer(bundle) -> TechniqueRecognizer:
     corpus = read_corpus(bundle)
-    texts, labels = training_set(corpus)
-    return TechniqueRecognizer(threshold=0.3, calibration_fraction=0.25).fit(texts, labels, names=corpus.techniques)
+    texts, labels, groups = training_set(corpus)
+    return TechniqueRecognizer(threshold=0.3, calibration_fraction=0.25).fit(texts, labels, groups,
+                                                                             names=corpus.techniques)
 
 
 def test_corpus_strips_citations_and_links_and_masks_names(bundle):
@@ -114,6 +115,29 @@ def test_corpus_strips_citations_and_links_and_masks_names(bundle):
     assert {e.technique for e in corpus.negatives} == {NO_TECHNIQUE}
     assert any("targeted banks" in e.text for e in corpus.negatives)
     assert clean("[X](https://example.org/a) <code>cmd.exe</code> (Citation: Y)") == "X cmd.exe"
+
+
+def test_technique_descriptions_are_texts_and_procedure_examples_keep_their_report(bundle):
+    corpus = read_corpus(bundle)
+    texts, labels, groups = training_set(corpus)
+    # every description sentence is a text of its own, besides the technique's name text
+    assert ("Adversaries may abuse PowerShell commands and scripts for execution.", "T1059.001") in zip(texts, labels)
+    assert ("Command and Scripting Interpreter: PowerShell. Adversaries may abuse PowerShell commands and "
+            "scripts for execution.", "T1059.001") in zip(texts, labels)
+    # a procedure example's group is the report it cites; any other text is its own group
+    assert groups[0] == corpus.examples[0].origin and groups[0].startswith("(Citation: Vendor ")
+    assert len(set(groups[:len(corpus.examples)])) == len(corpus.examples)  # one report each here
+    assert groups[len(corpus.examples):] == texts[len(corpus.examples):]
+
+
+def test_calibration_holds_out_whole_groups_the_same_way_every_time():
+    model = TechniqueRecognizer(calibration_fraction=0.3)
+    held = [model._held_out(f"(Citation: Report {i})") for i in range(3000)]
+    assert 0.27 < sum(held) / len(held) < 0.33
+    assert held == [TechniqueRecognizer(calibration_fraction=0.3)._held_out(f"(Citation: Report {i})")
+                    for i in range(3000)]
+    assert held != [TechniqueRecognizer(calibration_fraction=0.3, random_state=1)._held_out(
+        f"(Citation: Report {i})") for i in range(3000)]
 
 
 def test_model_recognises_paraphrased_behaviour(recognizer):
@@ -218,11 +242,11 @@ def test_find_attack_bundle_prefers_the_enterprise_download(tmp_path):
 
 def test_a_shared_name_goes_to_the_technique_with_more_examples(bundle):
     corpus = read_corpus(bundle)
-    texts, labels = training_set(corpus)
+    texts, labels, groups = training_set(corpus)
     # a second technique named like T1113's bare name, with a single text
     names = {**corpus.techniques, "T1999.001": "Other: Screen Capture"}
     model = TechniqueRecognizer(threshold=0.3, calibration_fraction=0.25).fit(
-        texts + ["Other screen capture thing."], labels + ["T1999.001"], names=names)
+        texts + ["Other screen capture thing."], labels + ["T1999.001"], groups + ["other"], names=names)
     hits = {h.technique: h for h in model.predict(["It used Screen Capture."])}
     assert hits["T1113"].method == "name"
     assert "T1999.001" not in hits or hits["T1999.001"].method == "model"
