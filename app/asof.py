@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from graph.engine import normalise_as_of
+from graph.analysis.engine import normalise_as_of
 from graph.errors import AttribError
 from loaders.common import normalise_date
 

@@ -8,14 +8,15 @@ import sys
 import time
 from pathlib import Path
 
-from graph import backup, schema, scoring
-from graph.db import GraphDB, connect
+from graph.analysis import scoring
 from graph.errors import AttribError
-from graph.bulk import bulk_load
-from graph.ingest import LoadReport, load_paths
 from graph.reads import incidents_with_claims
-from graph.server import LocalServer
 from graph.settings import SEED_DIR, Settings, load_settings
+from graph.store import backup, schema
+from graph.store.bulk import bulk_load
+from graph.store.db import GraphDB, connect
+from graph.store.ingest import LoadReport, load_paths
+from graph.store.server import LocalServer
 from loaders import expand_paths, iter_batches
 from app.cli_loaders import add_attack_options, add_taxii_options, attack_paths
 from loaders.download import forget
@@ -188,7 +189,7 @@ DEMO_INCIDENT = "seed:astrazeneca-2020"
 
 def print_blind_view(db: GraphDB, incident: str) -> None:
     """The demo's punch line: who the evidence alone points to, every claim ignored."""
-    from graph import engine
+    from graph.analysis import engine
 
     result = engine.hypotheses(db, incident, blind=True, top=3)
     print(f"\nBlind mode, {result.incident.name}: ignoring every claim about it, the evidence points to")

@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 from graph.errors import ConfigError
-from graph.server import LOCALHOST, free_port, port_free
 from graph.settings import Settings
+from graph.store.server import LOCALHOST, free_port, port_free
 
 ENTRY = Path(__file__).resolve().parent / "streamlit_app.py"
 DEFAULT_PORT = 8501

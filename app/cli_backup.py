@@ -4,8 +4,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from graph import backup
 from graph.settings import Settings
+from graph.store import backup
 
 
 def err(msg: str) -> None:

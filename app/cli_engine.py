@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 import textwrap
 
-from graph import engine
-from graph.scoring import display, percent
+from graph.analysis import engine
+from graph.analysis.scoring import display, percent
 from graph.settings import Settings
 
 

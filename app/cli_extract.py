@@ -135,7 +135,7 @@ def _recognizer(args, settings: Settings):
 
 def _load(settings: Settings, yaml_text: str, out: Path | None, keys: list[str]) -> int:
     from app.cli import _load as load_files, open_db
-    from graph import schema
+    from graph.store import schema
 
     with tempfile.TemporaryDirectory(prefix="attrib-extract-") as tmp:
         path = out or Path(tmp) / "draft.yaml"

@@ -7,8 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from graph.analysis.resolve import describe, resolve
 from graph.errors import AttribError, NotFound
-from graph.resolve import describe, resolve
 from graph.settings import Settings
 from loaders import taxii
 from loaders.download import ATTACK_DOMAINS, Fetched, fetch_attack, progress_bar

@@ -9,12 +9,12 @@ from pathlib import Path
 
 from app import exports
 from app.exports.style import TLP_LEVELS
-from graph import saved_queries
-from graph.console import ConsoleResult, display_text, run_query, runaway_transactions, short_status
+from graph.analysis.matrix import actors_subgraph
 from graph.errors import DatabaseError, Unavailable, ValidationError
+from graph.reads import saved_queries
+from graph.reads.console import ConsoleResult, display_text, run_query, runaway_transactions, short_status
+from graph.reads.subgraph import actor_subgraph, incident_subgraph
 from graph.settings import Settings
-from graph.matrix import actors_subgraph
-from graph.subgraph import actor_subgraph, incident_subgraph
 
 
 def register(sub) -> None:

@@ -1,7 +1,7 @@
 """The ATT&CK matrix view (Workbench: the incident against one hypothesis; Compare actors): tactics
 as columns in ATT&CK's order, techniques as cells coloured as in the Navigator layer, marked
 sub-techniques folded under their parent, the evidence on hover. Drawn as one offline HTML page
-(every data string escaped) from graph/matrix.py, with download buttons for the layer (and,
+(every data string escaped) from graph/analysis/matrix.py, with download buttons for the layer (and,
 on the Workbench, the STIX bundle when that exporter is registered)."""
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from app import state
 from app.exports import REGISTRY, Options, export_bytes
 from app.exports.navigator import cell_color, layer_bytes, legend
 from app.exports.style import FONT, esc
-from graph import matrix
+from graph.analysis import matrix
 from graph.errors import AttribError
 from graph.model import slug
-from graph.subgraph import incident_subgraph
+from graph.reads.subgraph import incident_subgraph
 
 CELL_HEIGHT = 44   # px per technique (its ID, a name wrapped in narrow columns), for the frame height
 

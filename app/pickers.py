@@ -1,12 +1,12 @@
 """Finding an actor by any of its names for the app's actor pickers: matches come in the
-resolver's order (graph.explore.search -> graph.resolve), and an ambiguous name says so."""
+resolver's order (graph.reads.explore.search -> graph.analysis.resolve), and an ambiguous name says so."""
 from __future__ import annotations
 
 import streamlit as st
 
 from app import state
-from graph import explore
-from graph.db import GraphDB
+from graph.reads import explore
+from graph.store.db import GraphDB
 
 
 def actor_finder(db: GraphDB, key: str, label: str = "Find an actor by name, alias or ID") -> str | None:

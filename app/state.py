@@ -8,10 +8,10 @@ import threading
 
 import streamlit as st
 
-from graph import explore
-from graph.db import GraphDB, connect
 from graph.errors import AttribError, Unavailable
+from graph.reads import explore
 from graph.settings import load_settings
+from graph.store.db import GraphDB, connect
 
 # Lists for pickers change only when something is loaded; the Load page clears them.
 LIST_TTL_S = 120
@@ -84,7 +84,7 @@ def sources(_db: GraphDB) -> list[dict]:
 
 @st.cache_resource(ttl=600, max_entries=64, show_spinner=False)
 def _scores(_db: GraphDB, incident: str, blind: bool, as_of: str | None, version: tuple):
-    from graph import engine
+    from graph.analysis import engine
 
     return (engine.hypotheses(_db, incident, blind=blind, as_of=as_of, top=10),
             engine.ach_matrix(_db, incident, blind=blind, top=5, as_of=as_of))
@@ -92,7 +92,7 @@ def _scores(_db: GraphDB, incident: str, blind: bool, as_of: str | None, version
 
 @st.cache_resource(ttl=600, max_entries=64, show_spinner=False)
 def _explanation(_db: GraphDB, incident: str, as_of: str | None, version: tuple):
-    from graph import engine
+    from graph.analysis import engine
 
     return engine.explain(_db, incident, as_of=as_of)  # blind by definition: one per incident and date
 
@@ -100,7 +100,7 @@ def _explanation(_db: GraphDB, incident: str, as_of: str | None, version: tuple)
 def scores(db: GraphDB, incident: str, blind: bool, as_of: str | None):
     """(hypotheses, explanation, ACH matrix) for the Workbench, kept while the graph is unchanged
     (every widget click reruns the page; the engine's answer for the same question is the same)."""
-    from graph.evidence import read_version
+    from graph.analysis.evidence import read_version
 
     _wait_for_warm_up()
     version = tuple(read_version(db))
@@ -111,7 +111,7 @@ def scores(db: GraphDB, incident: str, blind: bool, as_of: str | None):
 @st.cache_resource(ttl=600, max_entries=32, show_spinner=False)
 def _incident_view(_db: GraphDB, incident: str, name: str, as_of: str | None, version: tuple):
     from app.exports.html import render_html
-    from graph.subgraph import incident_subgraph
+    from graph.reads.subgraph import incident_subgraph
 
     sub = incident_subgraph(_db, incident, as_of=as_of)
     return sub, render_html(sub, title=name, height_px=520), explore.incident_claims(_db, incident)
@@ -120,7 +120,7 @@ def _incident_view(_db: GraphDB, incident: str, name: str, as_of: str | None, ve
 def incident_view(db: GraphDB, incident: str, name: str, as_of: str | None):
     """(subgraph, its interactive HTML, the claims) of one incident as known on `as_of`, kept per
     incident while the graph is unchanged: switching back and forth redraws nothing anew."""
-    from graph.evidence import read_version
+    from graph.analysis.evidence import read_version
 
     return _incident_view(db, incident, name, as_of, tuple(read_version(db)))
 
@@ -133,7 +133,7 @@ def warm_up(db: GraphDB, incident: dict | None = None) -> None:
     """Build the engine's snapshot now (after a load: the Load page waits for it, so the first
     Workbench visit does not); with `incident` (key, name), also its scores and graph, the
     Workbench's first view."""
-    from graph import engine
+    from graph.analysis import engine
 
     engine.snapshot(db)
     if incident:
@@ -164,7 +164,7 @@ def _wait_for_warm_up() -> None:
 
 def clear_caches() -> None:
     """After a load: pickers and scores must see the new data."""
-    from graph import engine
+    from graph.analysis import engine
 
     st.cache_data.clear()
     _scores.clear()

@@ -1,6 +1,6 @@
 """The attrib Streamlit app (run it with `attrib app`): one entry script, pages in app/views/ (not pages/: Streamlit would also serve a pages/ folder as old-style pages, bypassing st.navigation and the wide layout).
 
-Pages are thin: they call graph/ functions (graph.explore, graph.subgraph, the engine) and
+Pages are thin: they call graph/ functions (graph.reads.explore, graph.reads.subgraph, the engine) and
 app.exports; the Neo4j driver is created once per process in app.state.
 """
 from __future__ import annotations

@@ -1,11 +1,11 @@
-"""Engine results (graph.engine) as the Workbench's tables: plain functions, no Streamlit calls,
+"""Engine results (graph.analysis.engine) as the Workbench's tables: plain functions, no Streamlit calls,
 so they are tested without a browser. Every number shown is the engine's, unrounded in meaning."""
 from __future__ import annotations
 
 import pandas as pd
 
 from app.asof import not_scored_reason
-from graph import scoring
+from graph.analysis import scoring
 
 _THRESHOLDS = ", ".join(f"{word} >= {threshold:.0%}" for threshold, word in scoring.VERDICTS[:-1])
 SCORE_HELP = (
@@ -20,7 +20,7 @@ UNKNOWN_COLUMN = "an unknown actor"
 
 
 def claim_rows(claims: list[dict], explanation=None) -> list[dict]:
-    """Claims (graph.explore.incident_claims) with the engine's blind assessment of each."""
+    """Claims (graph.reads.explore.incident_claims) with the engine's blind assessment of each."""
     by_claim = {a.claim.key: a for a in (explanation.assessments if explanation else [])}
     rows = []
     for c in claims:

@@ -192,7 +192,7 @@ LIMIT $limit
 
 
 # -- console and exports (issue 7) --
-# The console runs user Cypher prefixed with EXPLAIN first (graph.console checks the plan).
+# The console runs user Cypher prefixed with EXPLAIN first (graph.reads.console checks the plan).
 # What the console's editor starts with when no saved query is chosen.
 CONSOLE_EXAMPLE = "MATCH (a:Actor) RETURN a.name AS actor ORDER BY actor LIMIT 25"
 
@@ -268,7 +268,7 @@ RETURN i.key AS key, i.name AS name ORDER BY i.name LIMIT 20
 
 
 # -- app reads (issue 6) --------------------------------------------------------------------------
-# Used by graph/explore.py (Workbench, Explore, Compare, Timeline pages). Node identities between
+# Used by graph/reads/explore.py (Workbench, Explore, Compare, Timeline pages). Node identities between
 # queries travel as elementId() strings, so follow-up lookups never scan a label.
 
 APP_INCIDENTS = """
@@ -300,7 +300,7 @@ RETURN elementId(node) AS id, node.key AS key, labels(node)[0] AS label,
        coalesce(node.name, node.spellings[0], node.key) AS name, score
 """
 
-# Techniques, tools and incidents by external ID (actors come from graph.resolve, ranked).
+# Techniques, tools and incidents by external ID (actors come from graph.analysis.resolve, ranked).
 APP_SEARCH_EXACT = """
 OPTIONAL MATCH (t:Technique {key: $upper})
 OPTIONAL MATCH (n:Tool|Incident {key: 'attack:' + $upper})
@@ -489,7 +489,7 @@ RETURN k AS key, collect(al.spellings[0])[0] AS name
 
 
 # -- attribution engine (issue 5) -----------------------------------------------------------------
-# Used by graph/evidence.py. The engine reads the actors' side of the graph once per graph state
+# Used by graph/analysis/evidence.py. The engine reads the actors' side of the graph once per graph state
 # (ENGINE_GRAPH_VERSION is the cheap change signal: count-store lookups) and one incident per call.
 # Rows are collected per actor / tool / incident: far fewer records to ship than one per edge.
 ENGINE_GRAPH_VERSION = """
@@ -575,7 +575,7 @@ RETURN c.key AS key, i.key AS incident, a.key AS actor, coalesce(c.stance, st.st
 ORDER BY c.date, s.name, a.key
 """
 
-# -- ATT&CK matrix (graph/matrix.py) ------------------------------------------------------------------
+# -- ATT&CK matrix (graph/analysis/matrix.py) ------------------------------------------------------------------
 # The techniques of a matrix view or Navigator layer: name, tactics, parent, ATT&CK domain and release.
 MATRIX_TECHNIQUES = """
 UNWIND $keys AS k
@@ -586,7 +586,7 @@ RETURN t.key AS key, coalesce(t.name, t.key) AS name, coalesce(t.tactics, []) AS
        coalesce(p.tactics, []) AS parent_tactics, coalesce(p.name, p.key) AS parent_name
 """
 
-# -- backup and restore (graph/backup.py, issue 15) -------------------------------------------------
+# -- backup and restore (graph/store/backup.py, issue 15) -------------------------------------------------
 # A logical backup streams every node and relationship with all its labels/type and properties;
 # element ids only pair relationships with their nodes inside one file.
 BACKUP_NODES = "MATCH (n) RETURN elementId(n) AS id, labels(n) AS labels, properties(n) AS props"
@@ -643,7 +643,7 @@ RETURN a.key AS key, a.name AS name, a.kind AS kind, a.country AS country,
 """
 GAZETTEER_SOURCES = "MATCH (s:Source) RETURN s.key AS key, s.name AS name, s.kind AS kind"
 
-# -- MISP galaxy links between clusters of different files (graph.ingest.link_clusters) ---------------
+# -- MISP galaxy links between clusters of different files (graph.store.ingest.link_clusters) ---------------
 # A pending entry is "<source key>|<cluster uuid>" (loaders/misp.py); it becomes (Actor)-[:USES]->(Tool)
 # once both clusters are in the graph, with the entry's source added to the relationship's sources.
 LINK_CLUSTER_USES = """

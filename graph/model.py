@@ -1,7 +1,7 @@
 """The graph model as data: labels, relationship types and the typed rows loaders produce.
 
 Loaders never touch the database: they turn a file into one `Batch` of `Node` and `Rel`
-rows, and `graph.writer` writes a batch in one transaction. Labels, relationship types
+rows, and `graph.store.writer` writes a batch in one transaction. Labels, relationship types
 and list-valued property names are interpolated into Cypher, so they must come from the
 allowlists below; everything else travels as a parameter.
 """

@@ -46,7 +46,7 @@ class Settings:
     write_concurrency: int
     query_timeout_s: int
     row_cap: int
-    # The console's cost check (graph/console.py): longest range()/UNWIND list and most steps of
+    # The console's cost check (graph/reads/console.py): longest range()/UNWIND list and most steps of
     # nested iteration in one expression, most hops of a variable-length pattern, most disconnected
     # pattern parts, deepest nesting of comprehensions; seconds past the timeout before a query
     # the server has not ended is reported as still running.
@@ -56,7 +56,7 @@ class Settings:
     query_max_nesting: int
     query_grace_s: int
     start_timeout_s: int
-    # The driver when the server is away (graph/db.py), chosen so a page or command says so
+    # The driver when the server is away (graph/store/db.py), chosen so a page or command says so
     # within 5 s instead of the driver's defaults (30 s, 60 s and 30 s): seconds to open a TCP
     # connection, to wait for a free pooled connection, and for a managed transaction to
     # retry transient failures (a server restarting, a leader election) in all.

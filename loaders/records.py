@@ -21,7 +21,7 @@ from graph.errors import ValidationError
 from graph.model import (ACTOR_KINDS, ADMIRALTY_RELIABILITY, AVAILABILITY, GROUP_ID, INFRA_KINDS,
                          SOFTWARE_ID, SOURCE_KINDS, STANCES, TECHNIQUE_ID, Batch, Ref, claim_key,
                          infrastructure_value, normalise_name, slug)
-from graph.writer import Prepared, prepare
+from graph.store.writer import Prepared, prepare
 from loaders.common import Fields, SeenKeys, base_suffix, lines, open_text, parse_json_line, split_column
 
 KINDS = ("sources", "actors", "incidents", "claims")
@@ -133,7 +133,7 @@ def iter_record_batches(path: Path, chunk_records: int = STREAM_CHUNK) -> Iterat
 
 def iter_prepared(path: Path, chunk_records: int = STREAM_CHUNK) -> Iterator[Prepared]:
     """The chunks of `iter_record_batches`, each as the writer's grouped rows (what
-    graph.writer.prepare makes of the Batch), with the same errors; checked a column at a
+    graph.store.writer.prepare makes of the Batch), with the same errors; checked a column at a
     time where the column check passes the whole chunk."""
     for builder, kind, chunk in _record_chunks(path, chunk_records):
         yield builder.prepared(kind, chunk)

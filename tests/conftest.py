@@ -13,10 +13,10 @@ from typing import Iterator
 
 import pytest
 
-from graph import schema
-from graph.db import GraphDB, connect
-from graph.server import LocalServer
 from graph.settings import Settings, load_settings
+from graph.store import schema
+from graph.store.db import GraphDB, connect
+from graph.store.server import LocalServer
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -1,7 +1,7 @@
 """Exports: one module per format, one registry, used by `attrib export` (app/cli_query.py),
 its --format choices and the app's export widget (app/exports/widget.py).
 
-Every exporter is handed a `Job` (app/exports/base.py): the `graph.subgraph.Subgraph` being
+Every exporter is handed a `Job` (app/exports/base.py): the `graph.reads.subgraph.Subgraph` being
 exported (an incident's neighbourhood, a query's result, an actor's), the `Options` (title,
 tlp, date, actor, actors) and, if its `Format` has a `gather`, what that read from the graph
 first (e.g. the engine's assessment for STIX). `write(job, out)` writes the file(s) and
@@ -25,7 +25,7 @@ from pathlib import Path
 from app.exports import chromium, csv, graphml, html, misp, navigator, stix, svg
 from app.exports.base import ExportError, Format, Job, Options
 from app.exports.style import tlp_label
-from graph.subgraph import Subgraph
+from graph.reads.subgraph import Subgraph
 
 REGISTRY: dict[str, Format] = {f.name: f for f in (
     chromium.PNG, svg.FORMAT, chromium.PDF, html.FORMAT, graphml.FORMAT, csv.FORMAT, stix.FORMAT,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.exports.base import Options
-from graph.subgraph import SubNode, Subgraph
+from graph.reads.subgraph import SubNode, Subgraph
 
 HYPOTHESES_SHOWN = 5
 STANCE_VERBS = {"attributes": "attributes it to", "denies": "denies it was", "disputes": "disputes it was"}
@@ -12,7 +12,7 @@ STANCE_VERBS = {"attributes": "attributes it to", "denies": "denies it was", "di
 def gather(db, sub: Subgraph, options: Options) -> dict:
     """The engine's assessment of every incident in the subgraph: {incident key: {"hypotheses":
     [...], "unknown": {...}, "claims": {claim key: {"supports": [...], "weakens": [...]}}}}."""
-    from graph import engine
+    from graph.analysis import engine
 
     out = {}
     for n in sub.nodes:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from graph.errors import AttribError
-from graph.subgraph import Subgraph
+from graph.reads.subgraph import Subgraph
 
 
 class ExportError(AttribError):

@@ -10,7 +10,7 @@ import pandas as pd
 
 from app.exports.base import Format, Job
 from app.exports.graphml import scalar
-from graph.subgraph import Subgraph
+from graph.reads.subgraph import Subgraph
 
 
 def _csv_safe(value):

@@ -6,7 +6,7 @@ from pathlib import Path
 import networkx as nx
 
 from app.exports.base import Format, Job
-from graph.subgraph import Subgraph
+from graph.reads.subgraph import Subgraph
 
 
 def scalar(value):

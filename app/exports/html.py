@@ -12,7 +12,7 @@ from pathlib import Path
 from app.exports.base import Format, Job
 from app.exports.style import (CSP, FONT, LAYOUT_SEED, TLP_LEVELS, edge_color, esc, footnote, layout, legend_items,
                                short, style, tlp_label, today)
-from graph.subgraph import SubNode, Subgraph
+from graph.reads.subgraph import SubNode, Subgraph
 
 TOOLTIP_PROPS = ("kind", "stance", "confidence", "date", "first_seen", "last_seen", "availability",
                  "reliability", "attack_id", "external_ids", "spellings", "statement", "description",

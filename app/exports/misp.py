@@ -32,7 +32,7 @@ from app.exports.assessment import assessment_text, claim_text, claims_about, ga
 from app.exports.base import ExportError, Format, Job
 from app.exports.stix import NAMESPACE
 from app.exports.style import tlp_label
-from graph.subgraph import Subgraph
+from graph.reads.subgraph import Subgraph
 
 CREATOR = "attrib"
 # Infrastructure kind -> (MISP attribute type, category)

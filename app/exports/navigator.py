@@ -1,4 +1,4 @@
-"""ATT&CK Navigator layers (layer format 4.5), from graph/matrix.py:
+"""ATT&CK Navigator layers (layer format 4.5), from graph/analysis/matrix.py:
 
     attrib export --incident X --actor NAME --format navigator -o layer.json
         the incident's techniques coloured shared / incident only, the actor's other techniques
@@ -16,8 +16,8 @@ import json
 from pathlib import Path
 
 from app.exports.base import ExportError, Format, Job, Options
-from graph import matrix
-from graph.subgraph import Subgraph
+from graph.analysis import matrix
+from graph.reads.subgraph import Subgraph
 
 LAYER_VERSION = "4.5"
 NAVIGATOR_VERSION = "4.9.1"   # the oldest Navigator that reads layer format 4.5

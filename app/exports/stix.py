@@ -35,7 +35,7 @@ from pathlib import Path
 from app.exports.assessment import assessment_text, claims_about, gather
 from app.exports.base import Format, Job
 from app.exports.style import tlp_label
-from graph.subgraph import SubNode
+from graph.reads.subgraph import SubNode
 
 # Fixed namespace of attrib's uuid5 ids (never change it: ids would change with it).
 NAMESPACE = uuid.UUID("6f3b1c2e-4d5a-5b6c-8d7e-9f0a1b2c3d4e")

@@ -13,7 +13,7 @@ import re
 import networkx as nx
 import numpy as np
 
-from graph.subgraph import SubEdge, SubNode, Subgraph
+from graph.reads.subgraph import SubEdge, SubNode, Subgraph
 
 # kind -> (fill colour, shape, size); shapes are vis-network names, drawn alike in the SVG
 NODE_STYLES: dict[str, dict] = {

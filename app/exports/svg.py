@@ -11,7 +11,7 @@ from pathlib import Path
 from app.exports.base import Format, Job
 from app.exports.style import (CSP, EDGE_COLOR, FONT, STANCE_COLORS, TLP_LEVELS, declutter, edge_color, esc,
                                footnote, layout, legend_items, short, style, tlp_label, today, wrap)
-from graph.subgraph import SubNode, Subgraph
+from graph.reads.subgraph import SubNode, Subgraph
 
 
 def _shape_svg(shape: str, x: float, y: float, r: float, fill: str, stroke: str, sw: float) -> str:

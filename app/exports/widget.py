@@ -17,7 +17,7 @@ from app.exports import FORMATS, REGISTRY, Options, export_bytes
 from app.exports.style import TLP_LEVELS
 from graph.errors import AttribError
 from graph.model import slug
-from graph.subgraph import Subgraph
+from graph.reads.subgraph import Subgraph
 
 TLP_CHOICES = ["none", *TLP_LEVELS]
 TLP_DEFAULT = "clear"   # as `attrib export --tlp` (README, "Exports for briefings")

@@ -9,8 +9,8 @@ import streamlit as st
 from app import state
 from app.pickers import actor_finder
 from app.matrix_view import compare_matrix
-from graph import explore
 from graph.errors import AttribError
+from graph.reads import explore
 
 db = state.get_db()
 state.page_header(

@@ -1,5 +1,5 @@
 """Cypher console: saved queries as a menu, an editor, the result as a table and a graph.
-Read-only: graph.console refuses writes, file access and administration before anything runs."""
+Read-only: graph.reads.console refuses writes, file access and administration before anything runs."""
 from __future__ import annotations
 
 import pandas as pd
@@ -9,9 +9,10 @@ from app import state
 from app.exports.html import render_html
 from app.exports.style import DENSE_LAYOUT_FROM, MAX_DRAWN_NODES
 from app.exports.widget import export_panel
-from graph import cypher, saved_queries
-from graph.console import display_text, run_query
+from graph import cypher
 from graph.errors import AttribError
+from graph.reads import saved_queries
+from graph.reads.console import display_text, run_query
 
 db = state.get_db()
 state.page_header("Cypher console", "Read-only: writes, LOAD CSV, administration and procedures outside a "

@@ -7,8 +7,8 @@ import streamlit as st
 
 from app import state
 from app.exports.html import render_html
-from graph import explore
 from graph.model import LABELS
+from graph.reads import explore
 
 db = state.get_db()
 state.page_header("Explore", "Search by name, any vendor alias (ZINC, HIDDEN COBRA) or external ID "

@@ -8,7 +8,7 @@ import streamlit as st
 from app import state
 from app.pickers import actor_finder
 from app.exports.style import STANCE_COLORS
-from graph import explore
+from graph.reads import explore
 
 db = state.get_db()
 state.page_header("Timeline", "When incidents happened and when each source made its claim (attributes, "

@@ -11,8 +11,9 @@ from app.exports.widget import export_panel
 from app.matrix_view import workbench_matrix
 from app.workbench_view import (ach_frame, ach_styler, claim_rows, contribution_rows, hypothesis_rows,
                                 point_text, SCORE_HELP)
-from graph import explore, scoring
+from graph.analysis import scoring
 from graph.errors import AttribError
+from graph.reads import explore
 
 db = state.get_db()
 state.page_header("Attribution workbench",

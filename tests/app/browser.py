@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from graph.server import free_port
+from graph.store.server import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

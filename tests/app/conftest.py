@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from playwright import sync_api as playwright
 
-from graph import schema
-from graph.ingest import load_paths
 from graph.settings import SEED_DIR
+from graph.store import schema
+from graph.store.ingest import load_paths
 from tests.app.browser import CHROMIUM, CHROMIUM_ARGS, Recorder, start_app, stop_app
 from tests.conftest import system_tool
 

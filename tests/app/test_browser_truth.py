@@ -27,9 +27,9 @@ BAD_FIELD = 'incidents:\n  - key: "test:bad-field"\n    name: "Bad field"\n    f
 
 @pytest.fixture(scope="module")
 def app_url(settings, session_db, tmp_path_factory):
-    from graph import schema
-    from graph.ingest import load_paths
     from graph.settings import SEED_DIR
+    from graph.store import schema
+    from graph.store.ingest import load_paths
 
     schema.reset(session_db)
     report = load_paths(session_db, [shared_file("attack", "enterprise-attack-15.1.json.gz"),

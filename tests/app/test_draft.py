@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from graph import schema
-from graph.ingest import load_paths
 from graph.settings import SEED_DIR
+from graph.store import schema
+from graph.store.ingest import load_paths
 from tests.app.test_pages import ENTRY
 from tests.conftest import REPO
 

@@ -10,9 +10,10 @@ from streamlit.testing.v1 import AppTest
 
 from app.exports import navigator
 from app.matrix_view import matrix_html
-from graph import matrix, schema
-from graph.ingest import load_paths
+from graph.analysis import matrix
 from graph.settings import SEED_DIR
+from graph.store import schema
+from graph.store.ingest import load_paths
 from tests.conftest import attack_techniques
 
 ENTRY = str(Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py")

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from graph import schema
+from graph.store import schema
 
 ENTRY = str(Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py")
 PAGES = ["views/workbench.py", "views/explore.py", "views/compare.py", "views/timeline.py",

@@ -35,7 +35,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from graph.server import free_port  # noqa: E402  (the repository is on the path now)
+from graph.store.server import free_port  # noqa: E402  (the repository is on the path now)
 SHARED = REPO.parent / "shared" / "data"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -45,10 +45,10 @@ DRAWN = ("() => [...document.querySelectorAll('iframe')].some(f => { try { const
 
 
 def prepare(args) -> dict:
-    from graph import schema
-    from graph.db import connect
-    from graph.ingest import load_paths
     from graph.settings import SEED_DIR, load_settings
+    from graph.store import schema
+    from graph.store.db import connect
+    from graph.store.ingest import load_paths
 
     db = connect(load_settings())
     try:

@@ -1,9 +1,9 @@
 """Benchmark: blind attribution of ATT&CK campaigns through the real graph, against two baselines.
 
 1. Loads MITRE ATT&CK Enterprise v15.1 into an empty database through the project's loader
-   (graph.ingest.load_paths, exactly as `attrib load`).
+   (graph.store.ingest.load_paths, exactly as `attrib load`).
 2. For every campaign with an `attributed-to` group (a Claim stated by src:mitre-attack), runs
-   `graph.engine.hypotheses(db, campaign, blind=True)`: the claim about the campaign is ignored
+   `graph.analysis.engine.hypotheses(db, campaign, blind=True)`: the claim about the campaign is ignored
    and the campaign is never part of any profile, so the group is ranked from its other
    evidence only (its own USES, and other campaigns attributed to it). Reports top-1/3/5, MRR,
    and latency p50/p95 per incident (warm; the first call, which reads the actors' side of
@@ -24,7 +24,7 @@
 With --forward (instead of the pseudo and ICS validation), forward in time inside v15.1: for
 each cut (2021-10-01, tuned on with leave one report out; 2022-10-01 and 2023-04-01, test)
 the profiles are what ATT&CK had created before the cut (`Snapshot.as_of`, the engine's own
-scoring through `graph.engine.rank`), and the cases what came after: campaigns created after
+scoring through `graph.analysis.engine.rank`), and the cases what came after: campaigns created after
 it, and reports published after it. A report's publication date is its citation's own date
 ("Kaspersky. (2016, February 24). ...": year, month and day where given, the earliest day it
 can mean; citations without a parseable date are left out); a report is a case when the `uses`
@@ -35,7 +35,7 @@ citations to old relationships, whose `created` stays old). Cases whose group AT
 after the cut are open set cases (the unknown actor is right). Per cut: top-1/5 and MRR with
 the inverse-frequency and Jaccard baselines, a reliability table, ECE, Brier and log loss of the
 probabilities, and the open set (each present case again with its group removed), for the
-open-set model in use (graph/scoring.py OPEN_SET) and the first pass's constant unknown actor
+open-set model in use (graph/analysis/scoring.py OPEN_SET) and the first pass's constant unknown actor
 beside it, with the bound any open-set model that reads only the ranking has (`open_set`) and
 what moving the model's intercept trades (`trade`). The open-set model is refitted on leave
 one report out (closed cases plus each with its group removed) and printed, with its figures on
@@ -67,11 +67,12 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from graph import engine, schema, scoring  # noqa: E402
-from graph.db import GraphDB  # noqa: E402
-from graph.evidence import (IncidentEvidence, RawItem, Snapshot, expand, incident_evidence, known,  # noqa: E402
+from graph.analysis import engine, scoring  # noqa: E402
+from graph.store import schema  # noqa: E402
+from graph.store.db import GraphDB  # noqa: E402
+from graph.analysis.evidence import (IncidentEvidence, RawItem, Snapshot, expand, incident_evidence, known,  # noqa: E402
                             merge, profile_part)
-from graph.ingest import load_paths  # noqa: E402
+from graph.store.ingest import load_paths  # noqa: E402
 from bench_db import benchmark_db  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "attack"

@@ -10,9 +10,9 @@ from typing import Iterator
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from graph import cypher  # noqa: E402
-from graph.db import GraphDB, connect  # noqa: E402
-from graph.server import LocalServer  # noqa: E402
 from graph.settings import Settings, load_settings  # noqa: E402
+from graph.store.db import GraphDB, connect  # noqa: E402
+from graph.store.server import LocalServer  # noqa: E402
 
 
 @contextmanager

@@ -247,11 +247,11 @@ def pseudo_reports(path: Path, by_report: dict[tuple[str, str], set[str]]) -> li
 
 def end_to_end(path: Path, recognizer: tech.TechniqueRecognizer) -> dict:
     """`recognizer`: the one (a) trained before TEST_CUT, so the cases after the cut are unseen."""
-    from graph import engine, scoring
-    from graph.evidence import expand, incident_evidence
+    from graph.analysis import engine, scoring
+    from graph.analysis.evidence import expand, incident_evidence
     from graph.model import SOFTWARE_ID
     from graph.reads import gazetteer_rows
-    from graph.writer import write_batch
+    from graph.store.writer import write_batch
     from loaders.records import records_from_document
     from loaders.reports import Gazetteer, draft_report, merge_records
 

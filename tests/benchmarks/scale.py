@@ -35,12 +35,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from graph import cypher, schema  # noqa: E402
-from graph.bulk import ARRAY_DELIMITER, ImportWriter, admin_import  # noqa: E402
-from graph.db import connect  # noqa: E402
+from graph import cypher  # noqa: E402
 from graph.errors import AttribError  # noqa: E402
-from graph.server import LocalServer  # noqa: E402
 from graph.settings import load_settings  # noqa: E402
+from graph.store import schema  # noqa: E402
+from graph.store.bulk import ARRAY_DELIMITER, ImportWriter, admin_import  # noqa: E402
+from graph.store.db import connect  # noqa: E402
+from graph.store.server import LocalServer  # noqa: E402
 from loaders import expand_paths, iter_batches  # noqa: E402
 from synthetic import Generator  # noqa: E402
 
@@ -117,7 +118,7 @@ def run_load_csv(db, server: LocalServer, files) -> float:
 
 
 def hypotheses_latency(db, n: int, seed: int) -> dict:
-    from graph import engine
+    from graph.analysis import engine
     keys = [r["key"] for r in db.read("MATCH (i:Incident) RETURN i.key AS key ORDER BY key")]
     sample = random.Random(seed).sample(keys, min(n, len(keys)))
     times = []

@@ -1,8 +1,8 @@
 import pytest
 
-from graph import schema
-from graph.ingest import load_paths
 from graph.settings import SEED_DIR
+from graph.store import schema
+from graph.store.ingest import load_paths
 
 
 def pytest_collection_modifyitems(items):

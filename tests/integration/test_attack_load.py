@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from graph import schema
-from graph.ingest import load_paths
+from graph.store import schema
+from graph.store.ingest import load_paths
 from tests.conftest import shared_file
 from tests.unit.test_stix import newer_release
 

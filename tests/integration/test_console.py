@@ -7,10 +7,12 @@ import shlex
 import pytest
 
 from app.cli import main
-from graph import cypher, saved_queries, schema
-from graph.console import check_plan, run_query
+from graph import cypher
 from graph.errors import QueryFailed, QueryRefused, ValidationError
+from graph.reads import saved_queries
+from graph.reads.console import check_plan, run_query
 from graph.settings import PROJECT_ROOT
+from graph.store import schema
 
 
 

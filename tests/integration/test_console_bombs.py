@@ -12,9 +12,9 @@ import time
 import pytest
 
 from app.cli import main
-from graph import schema
-from graph.console import run_query, runaway_transactions, transactions
 from graph.errors import QueryFailed, QueryRefused
+from graph.reads.console import run_query, runaway_transactions, transactions
+from graph.store import schema
 
 TIMEOUT_S = 2
 GRACE_S = 2           # the bound: the timeout + 2 s

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from graph import schema
 from graph.settings import load_settings
+from graph.store import schema
 from loaders.download import DownloadError, attack_url, cache_name, fetch, fetch_attack
 from tests.conftest import shared_file
 

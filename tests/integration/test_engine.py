@@ -7,10 +7,11 @@ import textwrap
 import pytest
 
 from app.cli import main
-from graph import engine, schema, scoring
+from graph.analysis import engine, scoring
 from graph.errors import NotFound
-from graph.ingest import load_paths
 from graph.settings import SEED_DIR
+from graph.store import schema
+from graph.store.ingest import load_paths
 
 AZ = "seed:astrazeneca-2020"
 
@@ -244,7 +245,7 @@ SAME_GROUP = textwrap.dedent("""
 
 def test_evidence_on_two_nodes_a_source_says_are_one_group_counts_for_the_group(db, tmp_path):
     from graph.model import Batch
-    from graph.writer import write_batch
+    from graph.store.writer import write_batch
 
     engine.clear_cache()
     path = tmp_path / "same.yaml"

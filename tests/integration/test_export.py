@@ -15,10 +15,10 @@ from pypdf import PdfReader
 from app.cli import main
 from app.exports.html import render_html
 from app.exports.style import legend_items
-from graph import schema
-from graph.ingest import load_paths
+from graph.reads.subgraph import incident_subgraph
 from graph.settings import SEED_DIR
-from graph.subgraph import incident_subgraph
+from graph.store import schema
+from graph.store.ingest import load_paths
 
 XSS = '<img src=x onerror="window.__xss=1">'
 RECORDS = f"""

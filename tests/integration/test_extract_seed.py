@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from app.cli import main
-from graph.ingest import load_paths
 from graph.settings import SEED_DIR
+from graph.store.ingest import load_paths
 from tests.conftest import REPO, shared_file
 
 ARTICLE = REPO.parent / "shared" / "seed-article.txt"

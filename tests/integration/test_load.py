@@ -5,9 +5,9 @@ import json
 from pathlib import Path
 
 from app.cli import main
-from graph import schema
-from graph.ingest import load_paths
 from graph.settings import SEED_DIR
+from graph.store import schema
+from graph.store.ingest import load_paths
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 

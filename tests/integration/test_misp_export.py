@@ -8,10 +8,10 @@ import json
 from pymisp import MISPEvent
 
 from app.cli import main
-from graph import schema
-from graph.ingest import load_paths
+from graph.reads.subgraph import incident_subgraph
 from graph.settings import SEED_DIR
-from graph.subgraph import incident_subgraph
+from graph.store import schema
+from graph.store.ingest import load_paths
 
 
 

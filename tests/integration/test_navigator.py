@@ -1,4 +1,4 @@
-"""ATT&CK Navigator layers and the matrix data behind them (graph/matrix.py, app/exports/navigator.py).
+"""ATT&CK Navigator layers and the matrix data behind them (graph/analysis/matrix.py, app/exports/navigator.py).
 
 Enterprise: the seed story over the ATT&CK v15.1 techniques (a slice of the shared bundle: every
 attack-pattern and subtechnique-of link, named like the release file so the version is read);
@@ -13,10 +13,11 @@ import pytest
 from app import exports
 from app.cli import main
 from app.exports import navigator
-from graph import matrix, schema
-from graph.ingest import load_paths
+from graph.analysis import matrix
+from graph.reads.subgraph import incident_subgraph
 from graph.settings import SEED_DIR
-from graph.subgraph import incident_subgraph
+from graph.store import schema
+from graph.store.ingest import load_paths
 from tests.conftest import attack_techniques, shared_file
 
 ICS = ("attack", "ics-attack-15.1.json")
@@ -68,7 +69,7 @@ def test_astrazeneca_vs_lazarus(enterprise, session_db, tmp_path):
     assert spear.score > 0 and any("Operation Dream Job" in line for line in spear.evidence)
     assert {c.status for c in m.cells.values()} >= {"shared", "actor"}
     # the score of each incident technique is its contribution in the engine's blind hypothesis
-    from graph import engine
+    from graph.analysis import engine
     hyp = engine.hypotheses(session_db, "AstraZeneca", blind=True, top=0).get("attack:G0032")
     for cell in m.cells.values():
         if cell.status != "actor":

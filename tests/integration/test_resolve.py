@@ -11,9 +11,9 @@ import json
 import pytest
 
 from app.cli import main
-from graph import schema
-from graph.ingest import load_paths
-from graph.resolve import resolve
+from graph.analysis.resolve import resolve
+from graph.store import schema
+from graph.store.ingest import load_paths
 from loaders.common import parse_json, read_text
 from tests.conftest import shared_file
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from graph.server import LocalServer
+from graph.store.server import LocalServer
 
 
 def _listen_addresses(port: int) -> set[str]:

@@ -11,10 +11,11 @@ from stix2validator import ValidationOptions, validate_string
 from app import exports
 from app.cli import main
 from app.exports.stix import bundle
-from graph import explore, schema
-from graph.ingest import load_paths
+from graph.reads import explore
+from graph.reads.subgraph import incident_subgraph
 from graph.settings import SEED_DIR
-from graph.subgraph import incident_subgraph
+from graph.store import schema
+from graph.store.ingest import load_paths
 
 ROUND_TRIP = ["seed:astrazeneca-2020", "seed:wannacry-2017", "seed:li-dong-intrusions-2020",
               "seed:operation-dream-job-2020", "seed:sony-pictures-2014"]

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from app.cli import main
-from graph import schema
+from graph.store import schema
 from loaders import taxii
 from loaders.download import DownloadError
 from tests.conftest import html_server

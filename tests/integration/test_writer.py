@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from graph import schema
-from graph.ingest import load_paths
 from graph.model import Batch
-from graph.writer import prepare, write_prepared
+from graph.store import schema
+from graph.store.ingest import load_paths
+from graph.store.writer import prepare, write_prepared
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from synthetic import Generator  # noqa: E402

@@ -8,8 +8,8 @@ import pytest
 from app.asof import check_as_of, default_as_of, not_scored_reason
 from app.exports.style import DENSE_LAYOUT_FROM, MAX_DRAWN_NODES, declutter, layout
 from app.workbench_view import point_text
-from graph.scoring import Point
-from graph.subgraph import SubEdge, SubNode, Subgraph, display_name, known_on
+from graph.analysis.scoring import Point
+from graph.reads.subgraph import SubEdge, SubNode, Subgraph, display_name, known_on
 
 
 def test_as_of_defaults_to_the_first_seen_day_and_explains_bad_dates():

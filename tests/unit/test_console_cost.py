@@ -1,10 +1,10 @@
-"""The console's cost check on query text and plan details alone (no server): graph/console.py."""
+"""The console's cost check on query text and plan details alone (no server): graph/reads/console.py."""
 from __future__ import annotations
 
 import pytest
 
-from graph.console import CostLimits, _cartesian_parts, _Cost, _max_hops, check_text
 from graph.errors import QueryRefused
+from graph.reads.console import CostLimits, _cartesian_parts, _Cost, _max_hops, check_text
 
 LIMITS = CostLimits(max_range=100_000, max_hops=10, max_cartesian=3, max_nesting=2)
 

@@ -1,9 +1,9 @@
-"""graph.explore's pure helpers (no database)."""
+"""graph.reads.explore's pure helpers (no database)."""
 from datetime import date
 
 import pytest
 
-from graph import explore
+from graph.reads import explore
 
 
 def test_fulltext_query_escapes_lucene_syntax():

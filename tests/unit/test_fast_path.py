@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from synthetic import Generator  # noqa: E402
 
 from graph.errors import ValidationError  # noqa: E402
-from graph.writer import prepare  # noqa: E402
+from graph.store.writer import prepare  # noqa: E402
 from loaders import records  # noqa: E402
 from loaders.records import iter_prepared, iter_record_batches  # noqa: E402
 

@@ -8,7 +8,7 @@ import pytest
 
 from graph.errors import ValidationError
 from graph.model import LIST_PROPS
-from graph.writer import prepare
+from graph.store.writer import prepare
 from loaders import parse_file
 from loaders.misp import attack_group_ids, cluster_names
 from tests.conftest import shared_file

@@ -1,4 +1,4 @@
-"""The attribution engine's scoring (graph/scoring.py) and evidence expansion, without a database."""
+"""The attribution engine's scoring (graph/analysis/scoring.py) and evidence expansion, without a database."""
 from __future__ import annotations
 
 import math
@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from graph import scoring
-from graph.evidence import Links, RawItem, Snapshot, expand, known, merge, profile_part
-from graph.scoring import (Actor, ClaimInfo, Contribution, Item, Profile, Stats, ach_rows, assess_claim,
+from graph.analysis import scoring
+from graph.analysis.evidence import Links, RawItem, Snapshot, expand, known, merge, profile_part
+from graph.analysis.scoring import (Actor, ClaimInfo, Contribution, Item, Profile, Stats, ach_rows, assess_claim,
                            claim_contribution, fast_score, idf_scores, jaccard_scores, make_item, rank_hypotheses,
                            rank_of, score_actor, summarise, verdict)
 
@@ -278,7 +278,7 @@ def _claim(key, incident, actor, stance="attributes", date="2020-01-01", source=
 
 
 def snapshot_of(actors: dict, actor_items: dict, incident_items: dict, claims: list) -> Snapshot:
-    from graph.evidence import ActorInfo
+    from graph.analysis.evidence import ActorInfo
     infos = {k: ActorInfo(k, k, kind, created=created, sponsors=sponsors, state_of=state_of)
              for k, (kind, created, sponsors, state_of) in actors.items()}
     return Snapshot((1, 1), infos, {}, actor_items, incident_items, claims, Links())

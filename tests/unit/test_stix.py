@@ -12,7 +12,7 @@ import pytest
 
 from graph.errors import ValidationError
 from graph.model import LIST_PROPS, normalise_name
-from graph.writer import prepare
+from graph.store.writer import prepare
 from loaders import parse_file
 from loaders.common import parse_json, read_text
 from loaders.stix import (ATTACK_SOURCE, MITRE_IDENTITY, DEFAULT_ATTRIBUTION_CONFIDENCE, KNOWN_AVAILABILITY, availability,

@@ -11,8 +11,8 @@ from app.exports import Job, Options
 from app.exports.stix import bundle
 from graph.errors import ValidationError
 from graph.model import claim_key
-from graph.subgraph import SubEdge, SubNode, Subgraph
-from graph.writer import prepare
+from graph.reads.subgraph import SubEdge, SubNode, Subgraph
+from graph.store.writer import prepare
 from loaders import parse_file
 from loaders.stix import DEFAULT_OPINION_CONFIDENCE
 

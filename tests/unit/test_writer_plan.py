@@ -6,7 +6,7 @@ import pytest
 
 from graph import cypher
 from graph.model import Batch
-from graph.writer import _steps, prepare
+from graph.store.writer import _steps, prepare
 
 
 def batch() -> Batch:

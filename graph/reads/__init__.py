@@ -1,8 +1,9 @@
-"""Graph reads that the CLI and the app share."""
+"""Reads for the app, the CLI and the console: the pages' reads (explore), subgraphs to draw,
+the read-only console and saved queries; and here the reads the CLI and the app share."""
 from __future__ import annotations
 
 from graph import cypher
-from graph.db import GraphDB
+from graph.store.db import GraphDB
 
 
 def incidents_with_claims(db: GraphDB, limit: int = 1000) -> list[dict]:

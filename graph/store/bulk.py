@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from graph import cypher, schema
-from graph.db import connect
+from graph import cypher
 from graph.errors import ConfigError, UnknownReference, ValidationError
 from graph.model import LIST_PROPS, Batch
-from graph.server import LocalServer
 from graph.settings import Settings
+from graph.store import schema
+from graph.store.db import connect
+from graph.store.server import LocalServer
 from loaders.common import SeenKeys
 
 ARRAY_DELIMITER = "\u001f"  # unit separator: never inside a name, key or source

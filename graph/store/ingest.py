@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from graph import cypher
-from graph.db import GraphDB
 from graph.errors import UnknownReference, ValidationError
-from graph.writer import Prepared, Progress, WriteResult, check_prepared, write_batch, write_prepared
+from graph.store.db import GraphDB
+from graph.store.writer import Prepared, Progress, WriteResult, check_prepared, write_batch, write_prepared
 from loaders import expand_paths, is_streamed, parse_file
 from loaders.records import iter_prepared, kind_rank
 

@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from graph import cypher
-from graph.db import GraphDB
+from graph.analysis.resolve import resolve
 from graph.model import LABELS
-from graph.resolve import resolve
+from graph.store.db import GraphDB
 
 DEFAULT_NODE_CAP = 300
 DEFAULT_PER_LABEL = 60
@@ -90,8 +90,8 @@ class GraphView:
         return f"{self.omitted_total} more neighbours not shown: {parts} ({'; '.join(why)})"
 
     def to_subgraph(self, title: str | None = None):
-        """As a `graph.subgraph.Subgraph` (what `app.exports` draws); ids become node keys."""
-        from graph.subgraph import SubEdge, SubNode, Subgraph, display_name
+        """As a `graph.reads.subgraph.Subgraph` (what `app.exports` draws); ids become node keys."""
+        from graph.reads.subgraph import SubEdge, SubNode, Subgraph, display_name
 
         ident = {n.id: (n.key or n.id) for n in self.nodes.values()}
         nodes = [SubNode(ident[n.id], n.label, n.key,
@@ -161,7 +161,7 @@ def search(db: GraphDB, text: str, labels: list[str] | None = None, limit: int =
     """Nodes matching a name, an alias (any vendor spelling) or an external ID (G0032, T1566.003).
 
     Rows: id, key, label, name, via (why it matched), resolved (an actor the name may denote).
-    Actors come first in the resolver's order (graph.resolve: key and external ID, then the
+    Actors come first in the resolver's order (graph.analysis.resolve: key and external ID, then the
     actor more sources give that name, its own name, a curated ID), then techniques, tools and
     incidents by external ID, then full-text matches on names, keys and descriptions.
     """

@@ -31,11 +31,12 @@ import pytz
 from neo4j.spatial import CartesianPoint, WGS84Point
 from neo4j.time import Date, DateTime, Duration, Time
 
-from graph import cypher, schema
-from graph.db import GraphDB, connect
+from graph import cypher
 from graph.errors import AttribError, ConfigError, ValidationError
-from graph.server import LocalServer
 from graph.settings import Settings
+from graph.store import schema
+from graph.store.db import GraphDB, connect
+from graph.store.server import LocalServer
 from loaders.common import lines, open_text, parse_json_line
 
 FORMATS = ("dump", "logical")

@@ -31,10 +31,10 @@ import neo4j
 from neo4j.exceptions import CypherSyntaxError, DriverError, Neo4jError
 
 from graph import cypher
-from graph.db import GraphDB
 from graph.errors import DatabaseError, QueryFailed, QueryRefused, Unavailable
+from graph.reads.subgraph import Subgraph, plain, result_subgraph
 from graph.settings import Settings, load_settings
-from graph.subgraph import Subgraph, plain, result_subgraph
+from graph.store.db import GraphDB
 
 # Procedures a console query may CALL (read-only metadata and full-text search).
 PROCEDURE_ALLOWLIST = frozenset({
@@ -647,7 +647,7 @@ def _one_line(text: str, limit: int = 300) -> str:
 
 
 def _cause(exc: Exception) -> Exception:
-    """The driver's error behind graph.db's DatabaseError (which wraps it)."""
+    """The driver's error behind graph.store.db's DatabaseError (which wraps it)."""
     cause = exc.__cause__
     return cause if isinstance(exc, DatabaseError) and isinstance(cause, (Neo4jError, DriverError)) else exc
 

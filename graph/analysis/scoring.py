@@ -1,4 +1,4 @@
-"""Scoring competing attribution hypotheses: pure Python, no database (graph.evidence feeds it).
+"""Scoring competing attribution hypotheses: pure Python, no database (graph.analysis.evidence feeds it).
 
 The model (README, "How the attribution engine scores"): for an incident I with evidence items
 E and a candidate actor A with profile P_A (item -> how often A was seen with it), each item

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from graph import cypher
-from graph.db import GraphDB
-from graph.scoring import IMPLIED_COUNT, Actor, ClaimInfo, Item, Profile, Stats, Tally, make_item
+from graph.analysis.scoring import IMPLIED_COUNT, Actor, ClaimInfo, Item, Profile, Stats, Tally, make_item
+from graph.store.db import GraphDB
 
 # The engine's queries name relationship types a graph may not hold yet (TARGETS before any
 # victim is loaded); the server's "unknown type" notices are not errors.

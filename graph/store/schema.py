@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from graph import cypher
-from graph.db import GraphDB
 from graph.model import LABELS, REL_TYPES
+from graph.store.db import GraphDB
 
 
 def init_schema(db: GraphDB) -> int:

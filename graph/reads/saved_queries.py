@@ -217,7 +217,7 @@ def parse(text: str, name: str, path: Path | None = None, require_header: bool =
 
 def _used_params(text: str) -> set[str]:
     """`$names` in the query, ignoring comments and string literals."""
-    from graph.console import tokenize
+    from graph.reads.console import tokenize
 
     try:
         return {t.value for t in tokenize(text) if t.kind == "param"}

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from graph import cypher
-from graph.db import GraphDB
 from graph.errors import DatabaseError, UnknownReference
 from graph.model import LABELS, LIST_PROPS, REL_TYPES, Batch, Ref
+from graph.store.db import GraphDB
 
 Progress = Callable[[int, int], None]
 

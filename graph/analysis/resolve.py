@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 
 from graph import cypher
-from graph.db import GraphDB
 from graph.model import normalise_name
+from graph.store.db import GraphDB
 
 EXTERNAL_ID = re.compile(r"^[A-Za-z]{1,3}\d{4}(\.\d{3})?$")
 

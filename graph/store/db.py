@@ -14,8 +14,8 @@ from neo4j.exceptions import (AuthError, ConfigurationError, Neo4jError, Service
 
 from graph.cypher import EXPLAIN_PREFIX
 from graph.errors import DatabaseError, Unavailable
-from graph.server import LocalServer
 from graph.settings import Settings
+from graph.store.server import LocalServer
 
 BOOKMARK_TIMEOUT = "Neo.TransientError.Transaction.BookmarkTimeout"
 

@@ -8,7 +8,7 @@ app's matrix view (app/matrix_view.py).
                                             blind); the actor's other techniques "actor", unscored
     compare_actors(db, actors)              each technique any of them uses: score = how many
 
-An actor's techniques are its profile's (graph/evidence.py): its own USES plus the incidents
+An actor's techniques are its profile's (graph/analysis/evidence.py): its own USES plus the incidents
 attributed to it, never the incident under study; a sub-technique also counts for its parent;
 techniques only implied by the tools an actor or incident uses are left out of the matrix.
 """
@@ -17,11 +17,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from graph import cypher, engine
-from graph.db import GraphDB
+from graph import cypher
+from graph.analysis import engine
+from graph.analysis.scoring import Actor, Hypothesis, Profile
 from graph.model import TECHNIQUE_ID
-from graph.scoring import Actor, Hypothesis, Profile
-from graph.subgraph import SubNode, Subgraph
+from graph.reads.subgraph import SubNode, Subgraph
+from graph.store.db import GraphDB
 
 # Tactic columns in ATT&CK's order (the x-mitre-matrix tactic_refs of ATT&CK v15.1).
 TACTICS: dict[str, list[tuple[str, str]]] = {

@@ -17,12 +17,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from graph import scoring
-from graph.db import GraphDB
+from graph.analysis import scoring
 from graph.errors import AttribError, NotFound
-from graph.evidence import (CANDIDATE_KINDS, ClaimInfo, IncidentEvidence, Snapshot, incident_claims,
+from graph.store.db import GraphDB
+from graph.analysis.evidence import (CANDIDATE_KINDS, ClaimInfo, IncidentEvidence, Snapshot, incident_claims,
                             incident_evidence, read_version)
-from graph.scoring import (Actor, ClaimAssessment, Contribution, Hypothesis, Point, Profile, Unknown, ach_rows,
+from graph.analysis.scoring import (Actor, ClaimAssessment, Contribution, Hypothesis, Point, Profile, Unknown, ach_rows,
                            assess_claim, claim_contribution, rank_hypotheses)
 
 _CACHE: dict[tuple, tuple[tuple, float, Snapshot]] = {}
@@ -83,7 +83,7 @@ class IncidentRef:
 def find_incident(db: GraphDB, text: str) -> IncidentRef:
     """An incident by key, external ID (C0022) or an unambiguous piece of its name; NotFound
     (listing the candidates) if nothing or several match."""
-    from graph.subgraph import resolve_incident
+    from graph.reads.subgraph import resolve_incident
 
     row = resolve_incident(db, text)
     return IncidentRef(row["key"], row["name"] or row["key"])
@@ -297,7 +297,7 @@ def _assess(snap: Snapshot, result: HypothesesResult, claim: ClaimInfo, others: 
 
 
 def resolve_actor(db: GraphDB, name: str) -> str:
-    from graph.resolve import resolve
+    from graph.analysis.resolve import resolve
 
     found = resolve(db, name)["actors"]
     if not found:

@@ -11,8 +11,8 @@ from typing import Any, Iterable
 import neo4j.graph
 
 from graph import cypher
-from graph.db import GraphDB
 from graph.errors import NotFound
+from graph.store.db import GraphDB
 
 # How many edges among the shown nodes a query result may add (keeps big results drawable).
 MAX_EXTRA_EDGES = 2000
@@ -214,10 +214,10 @@ def resolve_incident(db: GraphDB, text: str) -> dict:
 
 
 def known_on(sub: Subgraph, as_of: str) -> Subgraph:
-    """The subgraph as known on `as_of` (YYYY-MM-DD), by the engine's rule (graph.evidence.known;
+    """The subgraph as known on `as_of` (YYYY-MM-DD), by the engine's rule (graph.analysis.evidence.known;
     undated counts as known): claims dated later, nodes created later and relationships created
     (else first seen) later are left out, then every node left without a relationship but the focus."""
-    from graph.evidence import known
+    from graph.analysis.evidence import known
 
     def node_known(n: SubNode) -> bool:
         return n.id == sub.focus or (known(n.props.get("created"), as_of)
@@ -262,7 +262,7 @@ def incident_subgraph(db: GraphDB, text: str, as_of: str | None = None) -> Subgr
 def actor_subgraph(db: GraphDB, text: str) -> Subgraph:
     """An actor's neighbourhood: its aliases, what it uses and targets, its sponsor, and every
     claim naming it with the incident and the source (the actor a name resolves to, best first)."""
-    from graph.engine import resolve_actor
+    from graph.analysis.engine import resolve_actor
 
     key = resolve_actor(db, text)
 

@@ -304,7 +304,7 @@ class LocalServer:
 
     def restart(self) -> Status:
         """Stop and start the instance: the one way to end a query the server keeps evaluating
-        after its transaction was terminated (a long expression; see graph/console.py)."""
+        after its transaction was terminated (a long expression; see graph/reads/console.py)."""
         if self.s.external:
             self.log(f"NEO4J_URI is set: the server at {self.s.uri} is not managed here; restart it yourself")
             return self.status()
