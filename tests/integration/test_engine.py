@@ -285,3 +285,25 @@ def test_evidence_on_two_nodes_a_source_says_are_one_group_counts_for_the_group(
     before = engine.hypotheses(db, "x:both", blind=True, as_of="2022-12-31")
     assert before.get("actor:crimson") is not None and before.get("actor:red") is not None
     engine.clear_cache()
+
+
+def test_same_as_from_a_record_file_pools_the_group(db, tmp_path):
+    """An analyst's record that a source says Crimson is Red: loaded like any record (twice
+    changes nothing), and the engine weighs the two nodes as one group."""
+    engine.clear_cache()
+    (tmp_path / "same.yaml").write_text(SAME_GROUP)
+    load(db, tmp_path / "same.yaml")
+    said = tmp_path / "said.yaml"
+    said.write_text(SAME_GROUP.replace(
+        "techniques: [T1566.001]}\n  - {key: \"actor:blue\"",
+        "techniques: [T1566.001], same_as: [\"actor:red\"], sources: [\"src:v\"]}\n  - {key: \"actor:blue\"", 1))
+    assert "same_as" in said.read_text()
+    load(db, said)
+    count = "MATCH (:Actor {key: 'actor:crimson'})-[r:SAME_AS]->(:Actor {key: 'actor:red'}) RETURN count(r) AS n, r.sources AS s"
+    assert db.read(count)[0] == {"n": 1, "s": ["src:v"]}
+    load(db, said)
+    assert db.read(count)[0]["n"] == 1
+    pooled = engine.hypotheses(db, "x:both", blind=True)
+    assert pooled.get("actor:crimson") is None and pooled.ranking[0].actor.key == "actor:red"
+    assert all(c.matched for c in pooled.ranking[0].items if c.kind == "tool")
+    engine.clear_cache()

@@ -81,6 +81,22 @@ def test_wrong_record_names_file_record_and_field(tmp_path, old, new, field, wor
     assert words in message
 
 
+
+def test_same_as_names_who_says_so_and_refuses_otherwise(tmp_path):
+    """`same_as` on an actor: a SAME_AS relationship with the record's sources; the other actor
+    must exist (a reference, checked against the file and the graph); never without a source."""
+    same = SMALL.replace("    techniques: [T1566.001]\n", "    techniques: [T1566.001]\n    same_as: [attack:G0032]\n", 1)
+    batch = parse_file(write(tmp_path, "same.yaml", same))
+    (rel,) = [r for r in batch.rels if r.type == "SAME_AS"]
+    assert (rel.start_key, rel.end_key, rel.props["sources"]) == ("actor:red-panda", "attack:G0032",
+                                                                   ["src:example-vendor"])
+    assert any(r.label == "Actor" and r.key == "attack:G0032" and r.field == "same_as" for r in batch.refs)
+    for text, words in ((same.replace("    sources: [src:example-vendor]\n    tools", "    tools", 1), "says who"),
+                        (same.replace("same_as: [attack:G0032]", "same_as: [actor:red-panda]"), "another actor")):
+        with pytest.raises(ValidationError) as exc:
+            parse_file(write(tmp_path, "bad.yaml", text))
+        assert "field 'same_as'" in str(exc.value) and words in str(exc.value)
+
 def test_duplicate_key_is_refused(tmp_path):
     text = SMALL.replace("key: src:example-vendor", "key: src:example-news")
     with pytest.raises(ValidationError, match="duplicate key 'src:example-news'"):
