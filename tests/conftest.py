@@ -63,6 +63,18 @@ def attack_techniques(directory: Path) -> tuple[Path, dict]:
     return path, data
 
 
+def load_seed_over_attack_techniques(db: GraphDB, directory: Path) -> dict:
+    """An emptied graph holding `attack_techniques` and the seed story; returns the full bundle."""
+    from graph.settings import SEED_DIR
+    from graph.store.ingest import load_paths
+
+    path, data = attack_techniques(directory)
+    schema.reset(db)
+    report = load_paths(db, [path, SEED_DIR])
+    assert report.ok, report.refused
+    return data
+
+
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     s = load_settings()

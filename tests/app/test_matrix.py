@@ -11,10 +11,8 @@ from streamlit.testing.v1 import AppTest
 from app.exports import navigator
 from app.matrix_view import matrix_html
 from graph.analysis import matrix
-from graph.settings import SEED_DIR
 from graph.store import schema
-from graph.store.ingest import load_paths
-from tests.conftest import attack_techniques
+from tests.conftest import load_seed_over_attack_techniques
 
 ENTRY = str(Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py")
 
@@ -22,10 +20,7 @@ ENTRY = str(Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py")
 @pytest.fixture(scope="module")
 def techniques(session_db, tmp_path_factory):
     """The seed story over ATT&CK's techniques; reset afterwards so `seeded` loads the plain seed."""
-    path, _ = attack_techniques(tmp_path_factory.mktemp("attack"))
-    schema.reset(session_db)
-    report = load_paths(session_db, [path, SEED_DIR])
-    assert report.ok, report.refused
+    load_seed_over_attack_techniques(session_db, tmp_path_factory.mktemp("attack"))
     yield session_db
     schema.reset(session_db)
 

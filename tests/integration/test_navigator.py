@@ -15,10 +15,8 @@ from app.cli import main
 from app.exports import navigator
 from graph.analysis import matrix
 from graph.reads.subgraph import incident_subgraph
-from graph.settings import SEED_DIR
-from graph.store import schema
 from graph.store.ingest import load_paths
-from tests.conftest import attack_techniques, shared_file
+from tests.conftest import load_seed_over_attack_techniques, shared_file
 
 ICS = ("attack", "ics-attack-15.1.json")
 HEX = "#" + "[0-9A-Fa-f]" * 6
@@ -32,11 +30,7 @@ def _attack_ids(bundle: dict) -> set[str]:
 
 @pytest.fixture(scope="module")
 def enterprise(session_db, tmp_path_factory):
-    path, data = attack_techniques(tmp_path_factory.mktemp("attack"))
-    schema.reset(session_db)
-    report = load_paths(session_db, [path, SEED_DIR])
-    assert report.ok, report.refused
-    return _attack_ids(data)
+    return _attack_ids(load_seed_over_attack_techniques(session_db, tmp_path_factory.mktemp("attack")))
 
 
 def _check_layer(layer: dict, attack_ids: set[str], domain: str) -> None:
