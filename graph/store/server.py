@@ -193,7 +193,8 @@ class LocalServer:
     def _set_initial_password(self, java: str) -> None:
         if (self.inst / "data" / "dbms" / "auth.ini").exists() and self.password_file.exists():
             return
-        password = secrets.token_urlsafe(18)
+        # Hex, not token_urlsafe: a password starting with '-' is read by neo4j-admin as an option.
+        password = secrets.token_hex(18)
         self.password_file.touch(mode=0o600)
         os.chmod(self.password_file, 0o600)
         self.password_file.write_text(password + "\n")
