@@ -10,6 +10,9 @@ import re
 from graph.model import LABELS, LIST_PROPS, REL_TYPES
 
 
+PROPERTY_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
 def _label(label: str) -> str:
     if label not in LABELS:
         raise ValueError(f"label {label!r} is not in the graph model")
@@ -22,19 +25,29 @@ def _rel_type(rel_type: str) -> str:
     return f"`{rel_type}`"
 
 
-def _list_sets(var: str, list_props: list[str], union: bool = True) -> str:
-    """SET clauses for list properties: set unions on MERGE (order-independent, idempotent),
-    plain values on CREATE (nothing to unite with)."""
-    lines = []
-    for prop in list_props:
+def _property(name: str) -> str:
+    if not PROPERTY_NAME.match(name):
+        raise ValueError(f"property name {name!r} cannot be used in Cypher")
+    return name
+
+
+def _sets(var: str, props: list[str], list_props: list[str], first: int, union: bool) -> str:
+    """SET clauses for a writer row, a flat list whose cells from `first` on hold `props`
+    then `list_props` (graph.store.writer.Statement). On MERGE (union) a null cell keeps the
+    stored value and lists are set unions (order-independent, idempotent); on CREATE the cells
+    are set as they are (a null sets nothing)."""
+    parts = []
+    for i, prop in enumerate(props, start=first):
+        name = _property(prop)
+        parts.append(f"{var}.{name} = coalesce(row[{i}], {var}.{name})" if union else f"{var}.{name} = row[{i}]")
+    for i, prop in enumerate(list_props, start=first + len(props)):
         if prop not in LIST_PROPS:
             raise ValueError(f"list property {prop!r} is not in the graph model")
-        value = (f"CASE WHEN row.lists.{prop} IS NULL THEN {var}.{prop} "
-                 f"ELSE coalesce({var}.{prop}, []) + "
-                 f"[x IN row.lists.{prop} WHERE NOT x IN coalesce({var}.{prop}, [])] END"
-                 if union else f"row.lists.{prop}")
-        lines.append(f"SET {var}.{prop} = {value}")
-    return "\n".join(lines)
+        cell, stored = f"row[{i}]", f"coalesce({var}.{prop}, [])"
+        parts.append(f"{var}.{prop} = CASE WHEN {cell} IS NULL THEN {var}.{prop} "
+                     f"ELSE {stored} + [x IN {cell} WHERE NOT x IN {stored}] END" if union else
+                     f"{var}.{prop} = {cell}")
+    return ("SET " + ", ".join(parts)) if parts else ""
 
 
 def constraint_statements() -> list[str]:
@@ -57,52 +70,51 @@ INDEX_STATEMENTS = [
 ]
 
 
-def merge_nodes(label: str, list_props: list[str]) -> str:
+def merge_nodes(label: str, props: list[str], list_props: list[str]) -> str:
+    """Node rows [key, *props, *list_props]."""
     return "\n".join([
         "UNWIND $rows AS row",
-        f"MERGE (n:{_label(label)} {{key: row.key}})",
-        "SET n += row.props",
-        _list_sets("n", list_props),
+        f"MERGE (n:{_label(label)} {{key: row[0]}})",
+        _sets("n", props, list_props, 1, union=True),
     ])
 
 
-def merge_rels(rel_type: str, start_label: str, end_label: str, list_props: list[str]) -> str:
-    """Rows of relationships grouped by start node: {start, ends, props, lists}, one start
-    node lookup for all its ends (see writer.group_by_start)."""
+def merge_rels(rel_type: str, start_label: str, end_label: str, props: list[str],
+               list_props: list[str]) -> str:
+    """Relationship rows grouped by start node, [start, [ends], *props, *list_props]: one
+    start node lookup for all its ends (see graph.store.writer.Statement)."""
     return "\n".join([
         "UNWIND $rows AS row",
-        f"MATCH (a:{_label(start_label)} {{key: row.start}})",
-        "UNWIND row.ends AS end",
+        f"MATCH (a:{_label(start_label)} {{key: row[0]}})",
+        "UNWIND row[1] AS end",
         f"MATCH (b:{_label(end_label)} {{key: end}})",
         f"MERGE (a)-[r:{_rel_type(rel_type)}]->(b)",
-        "SET r += row.props",
-        _list_sets("r", list_props),
+        _sets("r", props, list_props, 2, union=True),
     ])
 
 
-def create_nodes(label: str, list_props: list[str]) -> str:
+def create_nodes(label: str, props: list[str], list_props: list[str]) -> str:
     """For keys the graph does not hold yet: CREATE skips MERGE's lookup-and-lock, and the
     unique constraint still refuses a key another transaction created meanwhile."""
     return "\n".join([
         "UNWIND $rows AS row",
-        f"CREATE (n:{_label(label)} {{key: row.key}})",
-        "SET n += row.props",
-        _list_sets("n", list_props, union=False),
+        f"CREATE (n:{_label(label)} {{key: row[0]}})",
+        _sets("n", props, list_props, 1, union=False),
     ])
 
 
-def create_rels(rel_type: str, start_label: str, end_label: str, list_props: list[str]) -> str:
+def create_rels(rel_type: str, start_label: str, end_label: str, props: list[str],
+                list_props: list[str]) -> str:
     """For relationships with an end node created in the same transaction: no such
     relationship can exist yet, so MERGE's check of the end nodes' relationships is skipped.
-    Rows grouped by start node, as for merge_rels."""
+    Rows as for merge_rels."""
     return "\n".join([
         "UNWIND $rows AS row",
-        f"MATCH (a:{_label(start_label)} {{key: row.start}})",
-        "UNWIND row.ends AS end",
+        f"MATCH (a:{_label(start_label)} {{key: row[0]}})",
+        "UNWIND row[1] AS end",
         f"MATCH (b:{_label(end_label)} {{key: end}})",
         f"CREATE (a)-[r:{_rel_type(rel_type)}]->(b)",
-        "SET r += row.props",
-        _list_sets("r", list_props, union=False),
+        _sets("r", props, list_props, 2, union=False),
     ])
 
 
@@ -117,7 +129,9 @@ def in_concurrent_transactions(unwind_query: str, concurrency: int, rows_per_tx:
 
 
 def existing_keys(label: str) -> str:
-    return f"UNWIND $keys AS k MATCH (n:{_label(label)} {{key: k}}) RETURN k"
+    """One row, the keys among $keys the graph holds (a list: decoding one record per key cost
+    the loader more than the lookup cost the server)."""
+    return f"UNWIND $keys AS k MATCH (n:{_label(label)} {{key: k}}) RETURN collect(k) AS keys"
 
 
 def missing_keys(label: str) -> str:
@@ -133,15 +147,12 @@ def count_rel_type(rel_type: str) -> str:
     return f"MATCH ()-[r:{_rel_type(rel_type)}]->() RETURN count(r) AS n"
 
 
-PROPERTY_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
-
 
 def _csv_assignments(var: str, columns: list[tuple[str, str]], first: int) -> str:
     """`SET var.p = <row[i] converted>` for positional LOAD CSV rows (columns from bulk files)."""
     parts = []
     for i, (name, type_) in enumerate(columns, start=first):
-        if not PROPERTY_NAME.match(name):
-            raise ValueError(f"property name {name!r} cannot be used in Cypher")
+        _property(name)
         cell = f"row[{i}]"
         expr = (f"split({cell}, $delimiter)" if name in LIST_PROPS else
                 f"toInteger({cell})" if type_ == "long" else
@@ -491,7 +502,8 @@ RETURN k AS key, collect(al.spellings[0])[0] AS name
 # -- attribution engine (issue 5) -----------------------------------------------------------------
 # Used by graph/analysis/evidence.py. The engine reads the actors' side of the graph once per graph state
 # (ENGINE_GRAPH_VERSION is the cheap change signal: count-store lookups) and one incident per call.
-# Rows are collected per actor / tool / incident: far fewer records to ship than one per edge.
+# Rows are collected per actor / tool / incident: far fewer records to ship than one per edge; the
+# attributed incidents are streamed, never collected over the whole graph in one row set.
 ENGINE_GRAPH_VERSION = """
 CALL () { MATCH (n) RETURN count(n) AS nodes }
 CALL () { MATCH ()-[r]->() RETURN count(r) AS rels }
@@ -534,9 +546,9 @@ MATCH (s:Technique)-[:SUBTECHNIQUE_OF]->(p:Technique)
 RETURN s.key AS child, p.key AS key, p.name AS name
 """
 
-# Every claim with its incident's dates and its source; no free text.
-ENGINE_CLAIMS = """
-MATCH (c:Claim)-[:ABOUT]->(i:Incident)
+# Every claim with its incident's dates and its source; no free text. Read whole only when a
+# caller asks for every claim (Snapshot.claims); the engine reads the claims about one incident.
+_CLAIM_ROW = """
 MATCH (c)-[:NAMES]->(a:Actor)
 OPTIONAL MATCH (c)-[st:STATED_BY]->(s:Source)
 RETURN c.key AS key, i.key AS incident, i.name AS incident_name, i.first_seen AS incident_first_seen,
@@ -544,14 +556,31 @@ RETURN c.key AS key, i.key AS incident, i.name AS incident_name, i.first_seen AS
        c.date AS date, s.key AS source, coalesce(s.name, s.key) AS source_name, s.kind AS source_kind,
        s.reliability AS reliability
 """
+ENGINE_CLAIMS = "MATCH (c:Claim)-[:ABOUT]->(i:Incident)" + _CLAIM_ROW
+ENGINE_CLAIMS_ABOUT = "MATCH (c:Claim)-[:ABOUT]->(i:Incident {key: $key})" + _CLAIM_ROW
 
-# The structured evidence of the incidents some claim attributes to an actor.
-ENGINE_ATTRIBUTED_ITEMS = """
-MATCH (c:Claim {stance: 'attributes'})-[:ABOUT]->(i:Incident)
-WITH DISTINCT i
-MATCH (i)-[r:USED|TARGETED]->(x)
-RETURN i.key AS owner, collect([labels(x)[0], x.key, x.name, x.availability, x.created,
-                                coalesce(r.created, r.first_seen)]) AS items
+# Who each attributing claim names, with the dates `as_of` filters on: the compact form of the
+# claims the snapshot keeps (the same rows as ENGINE_CLAIMS with stance 'attributes').
+ENGINE_ATTRIBUTIONS = """
+MATCH (c:Claim)-[:ABOUT]->(i:Incident)
+MATCH (c)-[:NAMES]->(a:Actor)
+OPTIONAL MATCH (c)-[st:STATED_BY]->(s:Source)
+WITH a, i, c, coalesce(c.stance, st.stance) AS stance
+WHERE stance = 'attributes'
+RETURN a.key AS actor, i.key AS incident, c.date AS date, i.first_seen AS incident_first_seen
+"""
+
+# The structured evidence of the incidents some claim attributes to an actor: one row per
+# incident, streamed (a pattern comprehension per row, no aggregation over the whole graph).
+_ITEM_ROW = "[labels(x)[0], x.key, x.name, x.availability, x.created, coalesce(r.created, r.first_seen)]"
+_ATTRIBUTED = "EXISTS { MATCH (:Claim {stance: 'attributes'})-[:ABOUT]->(i) }"
+ENGINE_ATTRIBUTED_ITEMS = f"""
+MATCH (i:Incident) WHERE {_ATTRIBUTED}
+RETURN i.key AS owner, i.name AS name, [(i)-[r:USED|TARGETED]->(x) | {_ITEM_ROW}] AS items
+"""
+ENGINE_ATTRIBUTED_INCIDENT = f"""
+MATCH (i:Incident {{key: $key}}) WHERE {_ATTRIBUTED}
+RETURN [(i)-[r:USED|TARGETED]->(x) | {_ITEM_ROW}] AS items
 """
 
 # One incident: its dates and structured evidence (never its description).
@@ -559,8 +588,7 @@ ENGINE_INCIDENT = """
 MATCH (i:Incident {key: $key})
 RETURN i.key AS key, coalesce(i.name, i.key) AS name, coalesce(i.external_ids, []) AS external_ids,
        i.first_seen AS first_seen, i.last_seen AS last_seen,
-       [(i)-[r:USED|TARGETED]->(x) | [labels(x)[0], x.key, x.name, x.availability, x.created,
-                                      coalesce(r.created, r.first_seen)]] AS items
+       [(i)-[r:USED|TARGETED]->(x) | """ + _ITEM_ROW + """] AS items
 """
 
 # The claims about one incident, with their statements (for explain).

@@ -185,7 +185,9 @@ class SeenKeys:
         self._db = sqlite3.connect(Path(self._dir.name) / "keys.sqlite" if self._dir else ":memory:")
         self._db.execute("PRAGMA journal_mode=OFF")
         self._db.execute("PRAGMA synchronous=OFF")
-        self._db.execute("CREATE TABLE seen (kind TEXT, key TEXT, record TEXT, PRIMARY KEY (kind, key))")
+        # WITHOUT ROWID: the key index is the table (one B-tree to insert into, not two)
+        self._db.execute("CREATE TABLE seen (kind TEXT, key TEXT, record TEXT, PRIMARY KEY (kind, key)) "
+                         "WITHOUT ROWID")
 
     def add(self, kind: str, key: str, record: str) -> str | None:
         try:
@@ -204,6 +206,14 @@ class SeenKeys:
             return False
         self._db.executemany("INSERT INTO seen VALUES (?, ?, ?)", zip([kind] * len(keys), keys, records))
         return True
+
+    def first(self, kind: str, keys: list[str]) -> set[str]:
+        """The keys not added before, now added (with no record)."""
+        known = {key for (key,) in self._db.execute("SELECT key FROM seen WHERE kind = ? AND key IN "
+                                                    "(SELECT value FROM json_each(?))", (kind, json.dumps(keys)))}
+        fresh = set(keys) - known
+        self._db.executemany("INSERT INTO seen VALUES (?, ?, '')", zip([kind] * len(fresh), fresh))
+        return fresh
 
     def close(self) -> None:
         self._db.close()
@@ -352,6 +362,9 @@ class Fields:
         return value
 
     def str(self, field: str, required: bool = False) -> str | None:
+        value = self.data.get(field)
+        if type(value) is str and value:  # the common case, as below
+            return value.strip()
         value = self._get(field, required)
         if value is None:
             return None

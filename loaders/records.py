@@ -25,6 +25,8 @@ from graph.store.writer import Prepared, prepare
 from loaders.common import Fields, SeenKeys, base_suffix, lines, open_text, parse_json_line, split_column
 
 KINDS = ("sources", "actors", "incidents", "claims")
+# The node each record of a kind defines (its key unique in the file).
+OWN_LABEL = {"sources": "Source", "actors": "Actor", "incidents": "Incident", "claims": "Claim"}
 
 FIELDS = {
     "sources": ("key", "name", "kind", "reliability", "url", "description"),
@@ -134,9 +136,12 @@ def iter_record_batches(path: Path, chunk_records: int = STREAM_CHUNK) -> Iterat
 def iter_prepared(path: Path, chunk_records: int = STREAM_CHUNK) -> Iterator[Prepared]:
     """The chunks of `iter_record_batches`, each as the writer's grouped rows (what
     graph.store.writer.prepare makes of the Batch), with the same errors; checked a column at a
-    time where the column check passes the whole chunk."""
+    time where the column check passes the whole chunk. Each says which of its nodes' keys no
+    earlier chunk named (`Prepared.fresh`: the writer asks the graph about those only)."""
     for builder, kind, chunk in _record_chunks(path, chunk_records):
-        yield builder.prepared(kind, chunk)
+        prepared = builder.prepared(kind, chunk)
+        prepared.fresh = builder.first_named(kind, prepared)
+        yield prepared
 
 
 Record = tuple[str, Any]  # (where in the file, e.g. "line 12"; the parsed record)
@@ -183,9 +188,12 @@ def records_from_stream(path: Path) -> Batch:
 
 
 def _csv_rows(path: Path, kind: str, stream) -> Iterator[tuple[str, dict]]:
-    reader = csv.DictReader(lines(path, stream))
+    """Each row as a record, its empty cells left out, named by its line as csv.DictReader
+    counts lines (a row after blank lines by the first of them; a malformed row by the row
+    before it): read by csv.reader, without a dict per row for DictReader to fill."""
+    reader = csv.reader(lines(path, stream))
     try:
-        columns = tuple(reader.fieldnames or ())
+        columns = tuple(next(reader, ()))
     except csv.Error as exc:
         raise ValidationError(path, f"malformed CSV header: {exc}", record="line 1") from exc
     if not columns:
@@ -195,13 +203,19 @@ def _csv_rows(path: Path, kind: str, stream) -> Iterator[tuple[str, dict]]:
     if unknown:
         raise ValidationError(path, f"unknown column '{unknown[0]}' in the header",
                               record="line 1", hint="columns: " + ",".join(CSV_COLUMNS[kind]))
+    width, line_num = len(columns), reader.line_num
     try:
         for row in reader:
-            if None in row:
-                raise ValidationError(path, "more values than header columns", record=f"line {reader.line_num}")
-            yield f"line {reader.line_num}", _csv_to_record(kind, row)
+            line_num = reader.line_num
+            while not row:
+                row = next(reader)
+            if len(row) > width:
+                raise ValidationError(path, "more values than header columns", record=f"line {line_num}")
+            yield f"line {line_num}", _csv_to_record(kind, {k: v for k, v in zip(columns, row) if v})
+    except StopIteration:
+        return
     except csv.Error as exc:
-        raise ValidationError(path, f"malformed CSV: {exc}", record=f"line {reader.line_num}") from exc
+        raise ValidationError(path, f"malformed CSV: {exc}", record=f"line {line_num}") from exc
 
 
 def _jsonl_rows(path: Path, stream) -> Iterator[tuple[str, dict]]:
@@ -211,7 +225,7 @@ def _jsonl_rows(path: Path, stream) -> Iterator[tuple[str, dict]]:
 
 
 def _csv_to_record(kind: str, row: dict) -> dict:
-    row = {k: v for k, v in row.items() if v not in (None, "")}
+    """A row's non-empty cells as a record (victims and targets as mappings)."""
     if kind == "incidents":
         victims = {k: row.pop(k) for k in ("organizations", "sectors", "countries") if k in row}
         if victims:
@@ -232,10 +246,11 @@ class _Builder:
         self.batch = Batch(str(path))
         self.seen = seen
         self._memo: dict[tuple[str, Any], tuple[str, str]] = {}
+        self._rows: dict[str, dict[str, dict]] = {}  # node rows the column check made directly
 
     def new_batch(self) -> Batch:
         """Hand over the rows made so far and start a new batch (rows are not shared)."""
-        done, self.batch, self._memo = self.batch, Batch(str(self.path)), {}
+        done, self.batch, self._memo, self._rows = self.batch, Batch(str(self.path)), {}, {}
         return done
 
     def add(self, kind: str, f: Fields) -> None:
@@ -256,6 +271,12 @@ class _Builder:
             self.new_batch()  # drop what the column check made
             done = prepare(self.build(kind, records))
         return done
+
+    def first_named(self, kind: str, prepared: Prepared) -> dict[str, set[str]]:
+        """label -> the keys of a chunk's nodes that no earlier chunk of the file named (the
+        records' own keys all: the duplicate check has made sure of it)."""
+        return {label: set(group) if label == OWN_LABEL[kind] else self.seen.first("node:" + label, list(group))
+                for label, group in prepared.nodes.items()}
 
     def _unique(self, f: Fields, kind: str, key: str) -> None:
         first = self.seen.add(kind, key, f.record)
@@ -456,15 +477,28 @@ class _Builder:
         return ("Technique", tid)
 
     def _infrastructure(self, f: Fields, field: str, item: Any) -> tuple[str, str]:
-        if not isinstance(item, dict):
-            kind, _, value = str(item).partition(":")
-            item = {"kind": kind, "value": value}
-        infra = Fields(self.path, f.record, item, ("kind", "value"))
-        kind = infra.choice("kind", INFRA_KINDS, required=True)
-        value = infrastructure_value(kind, infra.str("value", required=True))
-        key = f"{kind}:{value}"
-        self.batch.node("Infrastructure", key, kind=kind, value=value, name=value)
+        infra = Fields(self.path, f.record, item if isinstance(item, dict) else _infra_parts(item),
+                       ("kind", "value"))
+        key, props = _infra_node(infra.choice("kind", INFRA_KINDS, required=True),
+                                 infra.str("value", required=True))
+        self.batch.node("Infrastructure", key, **props)
         return ("Infrastructure", key)
+
+    def _infrastructure_items(self, where: Fields, field: str, items) -> dict[str, tuple[str, str]]:
+        """`_infrastructure` over the distinct text items of a column (almost all distinct):
+        the same checks, each kind checked once, the node rows made directly."""
+        kinds: dict[str, str] = {}
+        rows = self._rows.setdefault("Infrastructure", {})
+        named = {}
+        for item in items:
+            where.data = parts = _infra_parts(item)
+            kind = kinds.get(parts["kind"])
+            if kind is None:
+                kind = kinds[parts["kind"]] = where.choice("kind", INFRA_KINDS, required=True)
+            key, props = _infra_node(kind, where.str("value", required=True))
+            rows.setdefault(key, {"key": key, "props": props, "lists": {}})
+            named[item] = ("Infrastructure", key)
+        return named
 
     # -- a chunk a column at a time (None: the chunk goes record by record) ----------------------
     def _plain(self, kind: str, records: list[Record]) -> bool:
@@ -477,10 +511,11 @@ class _Builder:
         distinct = dict.fromkeys(values)
         if not all(v is None or type(v) is str for v in distinct):
             return None
-        rule = RULES[kind][field]
+        rule, where = RULES[kind][field], Fields(self.path, "", {})
         try:
             for value in distinct:
-                distinct[value] = rule(Fields(self.path, "", {field: value}), field)
+                where.data = {field: value}
+                distinct[value] = rule(where, field)
         except ValidationError:
             return None
         return [distinct[v] for v in values]
@@ -509,16 +544,19 @@ class _Builder:
             items += listed
         return parents, items
 
-    def _ends(self, field: str, cells: list, one) -> tuple[list[int], list[tuple[str, str]]] | None:
+    def _ends(self, field: str, cells: list, one=None,
+              many=None) -> tuple[list[int], list[tuple[str, str]]] | None:
         """A list field's items as the nodes they name, `one(f, field, item)` run once per
-        distinct item (its rows go into this builder's batch, as the record builder's memo does)."""
+        distinct item (its rows go into this builder's batch, as the record builder's memo does),
+        or `many(f, field, distinct items)` once for them all."""
         listed = self._list_column(field, cells)
         if listed is None:
             return None
         parents, items = listed
         where = Fields(self.path, "", {})
         try:
-            named = {item: one(where, field, item) for item in dict.fromkeys(items)}
+            distinct = dict.fromkeys(items)
+            named = many(where, field, distinct) if many else {item: one(where, field, item) for item in distinct}
         except ValidationError:
             return None
         return parents, [named[item] for item in items]
@@ -550,16 +588,18 @@ class _Builder:
         for rel, field, cells, one in (
                 ("USED", "tools", [d.get("tools") for _, d in records], self._tool),
                 ("USED", "techniques", [d.get("techniques") for _, d in records], self._technique),
-                ("USED", "infrastructure", [d.get("infrastructure") for _, d in records], self._infrastructure),
+                ("USED", "infrastructure", [d.get("infrastructure") for _, d in records], None),
                 *(("TARGETED", name, [v.get(name) if v else None for v in victims], one)
                   for name, one in zip(VICTIM_FIELDS, (self._organization, self._sector, self._country_node)))):
-            named = self._ends(field, cells, one)
+            named = self._ends(field, cells, one, many=None if one else self._infrastructure_items)
             if named is None:
                 return None
             ends.append((rel, *named))
         if not self._new_keys("incident", keys, records):
             return None
+        made = self._rows
         done = prepare(self.new_batch())  # the nodes the items name (and their own relationships)
+        done.nodes.update(made)
         first_place: dict[str, int] = {}
         for i, key in zip(source_of, source_keys):
             first_place.setdefault(key, i)
@@ -574,13 +614,17 @@ class _Builder:
             seen_props.append({k: v for k, v in (("first_seen", first[i]), ("last_seen", last[i])) if v is not None})
             seen_lists.append(lists)
         done.nodes["Incident"] = incident_rows
-        reported = done.rels[("REPORTED_BY", "Incident", "Source")]
-        for i, source in zip(source_of, source_keys):
-            reported.setdefault((keys[i], source), {"start": keys[i], "end": source, "props": {}, "lists": {}})
+        # Relationships one row per incident, (start, [ends], props, lists), as the writer sends them.
+        none: dict = {}
+        done.by_start[("REPORTED_BY", "Incident", "Source")] = [
+            (key, list(lists["sources"]), none, none) for key, lists in zip(keys, seen_lists)]
         for rel, parents, named in ends:
+            by_record: dict[tuple[str, str, str], dict[int, dict[str, None]]] = {}
             for i, (label, end) in zip(parents, named):
-                done.rels[(rel, "Incident", label)].setdefault(
-                    (keys[i], end), {"start": keys[i], "end": end, "props": seen_props[i], "lists": seen_lists[i]})
+                by_record.setdefault((rel, "Incident", label), {}).setdefault(i, {})[end] = None
+            for group, records_ends in by_record.items():
+                done.by_start.setdefault(group, []).extend(
+                    (keys[i], list(found), seen_props[i], seen_lists[i]) for i, found in records_ends.items())
         return done
 
     def _claim_columns(self, records: list[Record]) -> Prepared | None:
@@ -593,7 +637,7 @@ class _Builder:
         if not self._new_keys("claim", keys, records):
             return None
         refs: dict[tuple[str, str], Ref] = {}
-        claims, about, names, stated = {}, {}, {}, {}
+        claims = {}
         for i, key in enumerate(keys):
             record = records[i][0]
             for label, ref, field in (("Incident", incidents[i], "incident"), ("Actor", actors[i], "actor"),
@@ -604,13 +648,26 @@ class _Builder:
                      "statement": columns["statement"][i], "url": columns["url"][i]}
             claims[key] = {"key": key, "props": {k: v for k, v in props.items() if v is not None},
                            "lists": {"sources": [sources[i]]}}
-            about[(key, incidents[i])] = {"start": key, "end": incidents[i], "props": {}, "lists": {}}
-            names[(key, actors[i])] = {"start": key, "end": actors[i], "props": {}, "lists": {}}
-            stated[(key, sources[i])] = {"start": key, "end": sources[i], "props": {"stance": stances[i]},
-                                         "lists": {}}
-        rels = {("ABOUT", "Claim", "Incident"): about, ("NAMES", "Claim", "Actor"): names,
-                ("STATED_BY", "Claim", "Source"): stated}
-        return Prepared(str(self.path), {"Claim": claims}, rels, list(refs.values()), {})
+        # Relationships one row per claim, (start, [ends], props, lists), as the writer sends them
+        # (the keys are unique: checked above).
+        none: dict = {}
+        by_start = {("ABOUT", "Claim", "Incident"): [(k, [e], none, none) for k, e in zip(keys, incidents)],
+                    ("NAMES", "Claim", "Actor"): [(k, [e], none, none) for k, e in zip(keys, actors)],
+                    ("STATED_BY", "Claim", "Source"): [(k, [e], {"stance": st}, none)
+                                                       for k, e, st in zip(keys, sources, stances)]}
+        return Prepared(str(self.path), {"Claim": claims}, {}, list(refs.values()), {}, by_start=by_start)
+
+
+def _infra_parts(item: Any) -> dict[str, str]:
+    """'kind:value' -> its fields."""
+    kind, _, value = str(item).partition(":")
+    return {"kind": kind, "value": value}
+
+
+def _infra_node(kind: str, value: str) -> tuple[str, dict]:
+    """An infrastructure item's key and properties."""
+    value = infrastructure_value(kind, value)
+    return f"{kind}:{value}", {"kind": kind, "value": value, "name": value}
 
 
 def _source_key(item: Any) -> str:

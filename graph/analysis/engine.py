@@ -6,15 +6,17 @@
     ach_matrix(db, incident, actors, blind, top)     -> AchMatrix        evidence rows x hypothesis columns
     clear_cache()                                    after changing properties without adding/removing anything
 
-All results are dataclasses with `to_dict()`. The actors' side of the graph is read once per
-graph state (node and relationship counts are the change signal) and cached per database;
-each call then reads only the incident and scores in Python.
+All results are dataclasses with `to_dict()`. The actors' side of the graph, with every
+candidate's full profile, is read once per graph state (node and relationship counts are the
+change signal) and cached per database; each call then reads only the incident (its evidence,
+its claims) and scores in Python.
 """
 from __future__ import annotations
 
 import re
 import threading
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from graph.analysis import scoring
@@ -25,12 +27,15 @@ from graph.analysis.evidence import (CANDIDATE_KINDS, ClaimInfo, IncidentEvidenc
 from graph.analysis.scoring import (Actor, ClaimAssessment, Contribution, Hypothesis, Point, Profile, Unknown, ach_rows,
                            assess_claim, claim_contribution, rank_hypotheses)
 
-_CACHE: dict[tuple, tuple[tuple, float, Snapshot]] = {}
+_CACHE: dict[tuple, tuple[tuple, float, float, Snapshot]] = {}
 _LOCK = threading.Lock()
 # Node and relationship counts catch every load that adds something; a change that keeps both
 # counts (a property edited in place, a reset and a load of exactly as many rows) is caught
-# by clear_cache() or, at the latest, after this many seconds.
+# by clear_cache() or, at the latest, after this many seconds, or after KEEP_FACTOR times as
+# long as the snapshot took to build if that is longer (a million incidents take a minute or
+# two: rebuilding them every five minutes on an unchanged graph would cost more than it catches).
 CACHE_SECONDS = 300.0
+KEEP_FACTOR = 100
 DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 
@@ -40,19 +45,21 @@ def clear_cache() -> None:
 
 
 def snapshot(db: GraphDB, as_of: str | None = None) -> Snapshot:
-    """The actors' side of the graph (cached while the graph's node and relationship counts
-    stay the same), as known on `as_of`."""
+    """The actors' side of the graph with every candidate's full profile (cached while the
+    graph's node and relationship counts stay the same), as known on `as_of`."""
     version = read_version(db)
     where = (db.uri, db.database)
     now = time.monotonic()
     with _LOCK:
         cached = _CACHE.get(where)
-    if cached is None or cached[0] != version or now - cached[1] > CACHE_SECONDS:
+    if cached is None or cached[0] != version or now - cached[1] > max(CACHE_SECONDS, KEEP_FACTOR * cached[2]):
         snap = Snapshot.read(db, version)
+        snap.stats(snap.profiles())     # the full profiles and their tally: here, not in the first call
         with _LOCK:
-            _CACHE[where] = (version, now, snap)
+            _CACHE[where] = (version, now, time.monotonic() - now, snap)
     else:
-        snap = cached[2]
+        snap = cached[3]
+        snap.source.db = db     # what it reads when asked (origins, claims) goes through a live connection
     return snap.as_of(as_of)
 
 
@@ -242,40 +249,54 @@ def family(snap: Snapshot, actor_key: str) -> set[str]:
     return out
 
 
-def origin_names(snap: Snapshot, hyp: Hypothesis | None, exclude: str) -> dict[str, list[str]]:
-    """Item -> where the hypothesis's profile holds it: "known to use or target it", "seen in
+class OriginNames(Mapping):
+    """Item -> where a hypothesis's profile holds it: "known to use or target it", "seen in
     <incident>"; for evidence recorded on another node of the same group (SAME_AS), which node:
-    "recorded on HIDDEN COBRA (misp:...), the same group per src:..."."""
-    if hyp is None:
-        return {}
-    profile = snap.profiles(exclude_incident=exclude).get(hyp.actor.key)
-    if profile is None:
-        return {}
-    names = {c.incident: c.incident_name or c.incident for c in snap.claims}
-    attributed = snap.attributions()
-    others = snap.members(hyp.actor.key)[1:]
+    "recorded on HIDDEN COBRA (misp:...), the same group per src:...". Each item's list is made
+    when asked for (an explanation shows a few; a big actor's profile holds many thousands)."""
 
-    def node(key: str) -> str:
-        info = snap.actors[key]
-        sources = sorted({s for other, srcs, _ in info.same_as for s in srcs
-                          if snap.same_group().get(other) == hyp.actor.key})
-        per = f", the same group per {', '.join(sources)}" if sources else ", the same group per a source"
-        return f"{info.name} ({key}{per})"
+    def __init__(self, snap: Snapshot, actor: str, profile: Profile, exclude: str):
+        self.snap, self.actor, self.profile, self.exclude = snap, actor, profile, exclude
 
-    def seen(incident: str) -> str:
-        via = [m for m in others if incident in attributed.get(m, ()) and incident not in
-               attributed.get(hyp.actor.key, ())]
-        return f"seen in {names.get(incident, incident)}" + (f", attributed to {node(via[0])}" if via else "")
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.profile.counts)
 
-    out = {}
-    for key, origins in profile.origins.items():
+    def __len__(self) -> int:
+        return len(self.profile.counts)
+
+    def __getitem__(self, key: str) -> list[str]:
+        if key not in self.profile.counts:
+            raise KeyError(key)
+        snap, actor = self.snap, self.actor
+        found, names = snap.origins(actor, [key], self.exclude)
+        origins = found.get(key, set())
+        attributed = snap.attributions()
+        others = snap.members(actor)[1:]
+
+        def node(key: str) -> str:
+            info = snap.actors[key]
+            sources = sorted({s for other, srcs, _ in info.same_as for s in srcs
+                              if snap.same_group().get(other) == actor})
+            per = f", the same group per {', '.join(sources)}" if sources else ", the same group per a source"
+            return f"{info.name} ({key}{per})"
+
+        def seen(incident: str) -> str:
+            via = [m for m in others if incident in attributed.get(m, ()) and incident not in
+                   attributed.get(actor, ())]
+            return f"seen in {names.get(incident, incident)}" + (f", attributed to {node(via[0])}" if via else "")
+
         shown = sorted(seen(o) for o in origins if not o.startswith("USES"))
         shown[:0] = [f"recorded on {node(o[5:])}: known to use or target it" for o in sorted(origins)
                      if o.startswith("USES ")]
         if "USES" in origins:
             shown.insert(0, "known to use or target it")
-        out[key] = shown
-    return out
+        return shown
+
+
+def origin_names(snap: Snapshot, hyp: Hypothesis | None, exclude: str) -> Mapping[str, list[str]]:
+    """Item -> where the hypothesis's profile holds it (OriginNames); empty without a profile."""
+    profile = snap.profiles(exclude_incident=exclude).get(hyp.actor.key) if hyp is not None else None
+    return {} if profile is None else OriginNames(snap, hyp.actor.key, profile, exclude)
 
 
 def _assess(snap: Snapshot, result: HypothesesResult, claim: ClaimInfo, others: list[ClaimInfo],

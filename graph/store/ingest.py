@@ -13,7 +13,7 @@ from typing import Callable, Iterator
 from graph import cypher
 from graph.errors import UnknownReference, ValidationError
 from graph.store.db import GraphDB
-from graph.store.writer import Prepared, Progress, WriteResult, check_prepared, write_batch, write_prepared
+from graph.store.writer import Plan, Progress, WriteResult, plan_checked, write_batch, write_plan
 from loaders import expand_paths, is_streamed, parse_file
 from loaders.records import iter_prepared, kind_rank
 
@@ -90,38 +90,39 @@ def _load_file(db: GraphDB, path: Path, batch_size: int, progress: Progress | No
     if not is_streamed(path):
         return write_batch(db, parse_file(path), batch_size, progress)
     # Streamed (CSV, JSON Lines): a first pass validates every chunk and its references, so a
-    # wrong record anywhere refuses the file before anything is written, and spools the
-    # prepared rows to a temporary file; the second pass writes them chunk by chunk, with
+    # wrong record anywhere refuses the file before anything is written, looks up which of its
+    # keys are new to the graph and spools the planned statements to a temporary file (a key
+    # an earlier chunk names is written by then); the second pass writes them chunk by chunk, with
     # memory flat (rows new to the graph in `concurrency` concurrent transactions). Should
     # the server fail during the second pass, loading the file again completes it (writes
     # are idempotent).
     with tempfile.TemporaryFile(prefix="attrib-spool-") as spool:
         chunks = 0
-        for prepared in _checked_chunks(db, path):
-            pickle.dump(prepared, spool, protocol=pickle.HIGHEST_PROTOCOL)
+        for planned in _planned_chunks(db, path, batch_size):
+            pickle.dump(planned, spool, protocol=pickle.HIGHEST_PROTOCOL)
             chunks += 1
         spool.seek(0)
         result = WriteResult(str(path))
         try:
             for _ in range(chunks):
-                prepared = pickle.load(spool)
+                planned = pickle.load(spool)
                 # The driver's per-query objects hold reference cycles, and with them the rows
                 # they were sent, until the collector runs: collect chunk by chunk, but with the
                 # chunk's rows (which hold no cycles) frozen, so that it does not walk them all
                 # (a full collection per chunk was a fifth of the loader's time).
                 gc.freeze()
-                result.add(write_prepared(db, prepared, batch_size, progress, concurrency))
-                del prepared
+                result.add(write_plan(db, planned, batch_size, progress, concurrency))
+                del planned
                 gc.collect()
         finally:
             gc.unfreeze()
     return result
 
 
-def _checked_chunks(db: GraphDB, path: Path) -> Iterator[Prepared]:
-    """The prepared chunks of a streamed file, each checked against the graph (its references)
-    in a second thread while the next one is parsed; the errors come in file order, as if
-    one chunk were done after the other."""
+def _planned_chunks(db: GraphDB, path: Path, batch_size: int) -> Iterator[Plan]:
+    """The chunks of a streamed file, each checked against the graph (its references), its new
+    keys looked up and its statements planned in a second thread while the next one is parsed;
+    the errors come in file order, as if one chunk were done after the other."""
     chunks = iter_prepared(path)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="attrib-refs") as checker:
         pending: Future | None = None
@@ -136,4 +137,4 @@ def _checked_chunks(db: GraphDB, path: Path) -> Iterator[Prepared]:
                 yield pending.result()
             if prepared is None:
                 return
-            pending = checker.submit(check_prepared, db, prepared)
+            pending = checker.submit(plan_checked, db, prepared, batch_size)

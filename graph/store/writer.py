@@ -9,7 +9,7 @@ lands whole or not at all, and loading it again changes nothing.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from graph import cypher
@@ -70,6 +70,17 @@ class Prepared:
     rels: dict[tuple[str, str, str], dict[tuple[str, str], dict]]
     refs: list[Ref]
     skipped: dict[str, int]
+    # label -> the keys no earlier chunk of the same file named (set by a streamed loader), so
+    # that only they are looked up in the graph; None: look every key up.
+    fresh: dict[str, set[str]] | None = None
+    # Relationship rows made one per start node, (start, [ends], props, lists), each pair once
+    # and in no group of `rels` (the column path's: loaders.records.iter_prepared).
+    by_start: dict[tuple[str, str, str], list[tuple]] = field(default_factory=dict)
+
+    @property
+    def rel_count(self) -> int:
+        return (sum(len(g) for g in self.rels.values())
+                + sum(len(row[1]) for rows in self.by_start.values() for row in rows))
 
 
 def prepare(batch: Batch) -> Prepared:
@@ -114,10 +125,6 @@ def _add_row(group: dict, key, row: dict, props: dict) -> None:
         _merge_into(existing, scalars, lists)
 
 
-def _list_props(rows: list[dict]) -> list[str]:
-    return sorted({k for row in rows for k in row["lists"]})
-
-
 class _Rows(list):
     """A statement's rows, with a short repr: the driver formats its debug line for every RUN
     whether or not debug logging is on, and the repr of 5,000 rows cost as much as packing them."""
@@ -131,6 +138,108 @@ def _chunks(rows: list, size: int):
         yield _Rows(rows[i:i + size])
 
 
+@dataclass
+class Statement:
+    """The rows one query writes, of one label or relationship group, as flat lists (the driver
+    packs and pickle stores a list at about half the cost of a map): a node row is
+    [key, *props, *lists], a relationship row [start, [ends], *props, *lists], one row per
+    start node (the server looks it up once for all its ends)."""
+
+    group: str | tuple[str, str, str]  # a label, or (type, start label, end label)
+    props: list[str]
+    lists: list[str]
+    rows: list[list]
+    create: bool  # rows new to the graph, CREATEd: safe to split over concurrent transactions
+
+    @property
+    def rels(self) -> bool:
+        return isinstance(self.group, tuple)
+
+    def query(self) -> str:
+        if self.rels:
+            return (cypher.create_rels if self.create else cypher.merge_rels)(*self.group, self.props, self.lists)
+        return (cypher.create_nodes if self.create else cypher.merge_nodes)(self.group, self.props, self.lists)
+
+
+@dataclass
+class Plan:
+    """A prepared batch as the statements that write it, nodes before relationships."""
+
+    file: str
+    statements: list[Statement]
+    refs: list[Ref]
+    skipped: dict[str, int]
+    nodes: int  # distinct node rows
+    rels: int  # distinct relationship rows
+
+    @property
+    def total(self) -> int:
+        return self.nodes + self.rels
+
+
+def plan(prepared: Prepared, new: dict[str, set[str]] | None) -> Plan:
+    """The statements that write a batch. Keys in `new` (label -> keys the graph does not hold
+    yet) are created, and so are relationships touching them (most rows of a first load); the
+    rest is merged, list properties united. new None: merge everything."""
+    new = new or {}
+    statements: list[Statement] = []
+    for label, group in prepared.nodes.items():
+        fresh = new.get(label, ())
+        split: tuple[list, list] = ([], [])  # created, merged
+        for row in group.values():
+            split[row["key"] not in fresh].append(row)
+        for create, rows in ((True, split[0]), (False, split[1])):
+            props, lists = _columns([row["props"] for row in rows], [row["lists"] for row in rows])
+            flat = [[row["key"], *map(row["props"].get, props), *map(row["lists"].get, lists)] for row in rows]
+            statements.append(Statement(label, props, lists, flat, create))
+    for group_key, rows in [*((k, _by_start(g)) for k, g in prepared.rels.items()), *prepared.by_start.items()]:
+        statements += _rel_statements(group_key, rows, new.get(group_key[1], ()), new.get(group_key[2], ()))
+    return Plan(prepared.file, [st for st in statements if st.rows], prepared.refs, dict(prepared.skipped),
+                sum(len(g) for g in prepared.nodes.values()), prepared.rel_count)
+
+
+def _by_start(group: dict[tuple[str, str], dict]) -> list[tuple]:
+    """Rows as (start, [ends], props, lists), one per start node and property objects: the rows
+    one record makes share theirs; rows with equal but separate ones go apart."""
+    grouped: dict[tuple, tuple] = {}
+    for row in group.values():
+        key = (row["start"], id(row["props"]), id(row["lists"]))
+        ends = grouped.get(key)
+        if ends is None:
+            grouped[key] = (row["start"], [row["end"]], row["props"], row["lists"])
+        else:
+            ends[1].append(row["end"])
+    return list(grouped.values())
+
+
+def _rel_statements(group: tuple[str, str, str], rows: list[tuple], new_start, new_end) -> list[Statement]:
+    """Relationships with a new end are created, the others merged."""
+    split: tuple[list, list] = ([], [])  # created, merged
+    for row in rows:
+        start, ends, props, lists = row
+        if start in new_start:
+            split[0].append(row)
+        elif new_end and any(end in new_end for end in ends):
+            created = [end for end in ends if end in new_end]
+            split[0].append((start, created, props, lists))
+            if len(created) < len(ends):
+                split[1].append((start, [end for end in ends if end not in new_end], props, lists))
+        else:
+            split[1].append(row)
+    statements = []
+    for create, chosen in zip((True, False), split):
+        props, lists = _columns([row[2] for row in chosen], [row[3] for row in chosen])
+        flat = [[start, ends, *map(p.get, props), *map(ls.get, lists)] for start, ends, p, ls in chosen]
+        statements.append(Statement(group, props, lists, flat, create))
+    return statements
+
+
+def _columns(props: list[dict], lists: list[dict]) -> tuple[list[str], list[str]]:
+    """The property names of rows (each dict once)."""
+    return (sorted({k for d in {id(d): d for d in props}.values() for k in d}),
+            sorted({k for d in {id(d): d for d in lists}.values() for k in d}))
+
+
 def write_batch(db: GraphDB, batch: Batch, batch_size: int = 5000,
                 progress: Progress | None = None) -> WriteResult:
     """Write a whole batch in one transaction: it lands whole or not at all."""
@@ -140,14 +249,6 @@ def write_batch(db: GraphDB, batch: Batch, batch_size: int = 5000,
 CONSTRAINT_FAILED = "Neo.ClientError.Schema.ConstraintValidationFailed"
 
 
-@dataclass
-class _Step:
-    query: str
-    rows: list[dict]
-    create: bool  # rows new to the graph, CREATEd: safe to split over concurrent transactions
-    rels: bool = False  # relationship rows, sent grouped by start node
-
-
 def write_prepared(db: GraphDB, prepared: Prepared, batch_size: int = 5000,
                    progress: Progress | None = None, concurrency: int = 0) -> WriteResult:
     """Write one prepared batch.
@@ -155,12 +256,40 @@ def write_prepared(db: GraphDB, prepared: Prepared, batch_size: int = 5000,
     concurrency 0: in one transaction, so the batch lands whole or not at all (a file that
     was not validated beforehand). concurrency N: for a chunk of a file already validated
     whole, rows new to the graph are created by the server in N concurrent transactions."""
-    result = WriteResult(prepared.file, skipped=dict(prepared.skipped))
+    if concurrency:
+        return write_plan(db, plan_checked(db, prepared, batch_size), batch_size, progress, concurrency)
+
+    def work(tx):
+        _check_refs(tx, prepared.file, prepared.refs)
+        planned = plan(prepared, _new_keys(tx, prepared, batch_size))
+        return planned, _run_in(tx, planned.statements, batch_size, progress, 0, planned.total)
+
+    try:
+        planned, counted = db.execute_write(work)
+    except DatabaseError as exc:
+        if exc.code != CONSTRAINT_FAILED:
+            raise
+        planned = plan(prepared, None)  # see write_plan
+        counted = _merge_again(db, planned, batch_size, progress)
+    result = _result(planned)
+    result.add(counted)
+    return result
+
+
+def write_plan(db: GraphDB, planned: Plan, batch_size: int = 5000, progress: Progress | None = None,
+               concurrency: int = 0) -> WriteResult:
+    """Write a batch planned beforehand (a chunk of a file validated whole, its new keys looked
+    up then: `plan_checked`): its references checked again, then rows new to the graph created
+    by the server in `concurrency` concurrent transactions (0: all in one transaction)."""
+    result = _result(planned)
     try:
         if concurrency:
-            _write_concurrently(db, prepared, batch_size, progress, concurrency, result)
+            _write_concurrently(db, planned, batch_size, progress, concurrency, result)
         else:
-            _write_in_one_transaction(db, prepared, batch_size, progress, result, create_new=True)
+            def work(tx):
+                _check_refs(tx, planned.file, planned.refs)
+                return _run_in(tx, planned.statements, batch_size, progress, 0, planned.total)
+            result.add(db.execute_write(work))
     except DatabaseError as exc:
         if not concurrency and exc.code != CONSTRAINT_FAILED:
             raise
@@ -168,12 +297,22 @@ def write_prepared(db: GraphDB, prepared: Prepared, batch_size: int = 5000,
         # of our "new" keys after we looked, or the server lacks CALL IN CONCURRENT
         # TRANSACTIONS: write the batch again, merging everything in one transaction. Rows
         # already created are matched, so nothing is doubled.
-        again = WriteResult(prepared.file)
-        _write_in_one_transaction(db, prepared, batch_size, progress, again, create_new=False)
-        result.add(again)
-    result.nodes = sum(len(g) for g in prepared.nodes.values())
-    result.rels = sum(len(g) for g in prepared.rels.values())
+        result.add(_merge_again(db, planned, batch_size, progress))
     return result
+
+
+def _result(planned: Plan) -> WriteResult:
+    return WriteResult(planned.file, nodes=planned.nodes, rels=planned.rels, skipped=dict(planned.skipped))
+
+
+def _merge_again(db: GraphDB, planned: Plan, batch_size: int, progress: Progress | None) -> WriteResult:
+    merged = [replace(st, create=False) for st in planned.statements]
+
+    def work(tx):
+        _check_refs(tx, planned.file, planned.refs)
+        return _run_in(tx, merged, batch_size, progress, 0, planned.total)
+
+    return db.execute_write(work)
 
 
 def _count(result: WriteResult, counters) -> None:
@@ -182,62 +321,47 @@ def _count(result: WriteResult, counters) -> None:
     result.properties_set += counters.properties_set
 
 
-Run = Callable[[str, list[dict]], object]  # (query, rows) -> the summary counters
+Run = Callable[[str, list[list]], object]  # (query, rows) -> the summary counters
 
 
-def _in(tx) -> Run:
-    return lambda query, rows: tx.run(query, rows=rows).consume().counters
+def _run_in(tx, statements: list[Statement], batch_size: int, progress: Progress | None,
+            done: int, total: int) -> WriteResult:
+    """Statements run in one transaction; a retried transaction counts from zero."""
+    counted = WriteResult("")
+    _run_statements(lambda query, rows: tx.run(query, rows=rows).consume().counters,
+                    statements, batch_size, counted, progress, done, total)
+    return counted
 
 
-def _run_steps(run: Run, steps: list[_Step], batch_size: int, result: WriteResult,
-               progress: Progress | None, done: int, total: int) -> int:
-    """Run each step's rows `batch_size` at a time; returns the rows done so far."""
-    for step in steps:
-        for chunk in _chunks(group_by_start(step.rows) if step.rels else step.rows, batch_size):
-            _count(result, run(step.query, chunk))
-            done += sum(len(row["ends"]) for row in chunk) if step.rels else len(chunk)
+def _run_statements(run: Run, statements: list[Statement], batch_size: int, result: WriteResult,
+                    progress: Progress | None, done: int, total: int) -> int:
+    """Run each statement's rows `batch_size` at a time; returns the rows done so far."""
+    for st in statements:
+        query = st.query()
+        for chunk in _chunks(st.rows, batch_size):
+            _count(result, run(query, chunk))
+            done += sum(map(len, [row[1] for row in chunk])) if st.rels else len(chunk)
             if progress:
                 progress(done, total)
     return done
 
 
-def _write_in_one_transaction(db: GraphDB, prepared: Prepared, batch_size: int,
-                              progress: Progress | None, result: WriteResult, create_new: bool) -> None:
-    def work(tx):
-        # A retried transaction starts from zero: reset the counters on each attempt.
-        result.nodes_created = result.rels_created = result.properties_set = 0
-        _check_refs(tx, prepared.file, prepared.refs)
-        existing = _existing_keys(tx, prepared, batch_size) if create_new else None
-        _run_steps(_in(tx), _steps(prepared, existing), batch_size, result, progress, 0, _total(prepared))
-
-    db.execute_write(work)
-
-
-def _write_concurrently(db: GraphDB, prepared: Prepared, batch_size: int, progress: Progress | None,
+def _write_concurrently(db: GraphDB, planned: Plan, batch_size: int, progress: Progress | None,
                         concurrency: int, result: WriteResult) -> None:
-    def look(tx):
-        _check_refs(tx, prepared.file, prepared.refs)
-        return _existing_keys(tx, prepared, batch_size)
+    if planned.refs:
+        db.execute_read(lambda tx: _check_refs(tx, planned.file, planned.refs))
 
-    steps = _steps(prepared, db.execute_read(look))
-    total = _total(prepared)
-
-    def concurrently(query: str, rows: list[dict]):
+    def concurrently(query: str, rows: list[list]):
         return db.run_autocommit(cypher.in_concurrent_transactions(query, concurrency, CONCURRENT_TX_ROWS),
                                  {"rows": rows})
 
-    # New nodes, then new relationships (each needs its new ends committed), each step by
-    # the server in concurrent transactions; then everything merged, in one transaction.
-    done = _run_steps(concurrently, [s for s in steps if s.create], batch_size, result, progress, 0, total)
-    merges = [s for s in steps if not s.create]
-
-    def work(tx):
-        counted = WriteResult(prepared.file)  # a retried transaction counts from zero
-        _run_steps(_in(tx), merges, batch_size, counted, progress, done, total)
-        return counted
-
+    # New nodes, then new relationships (each needs its new ends committed), each statement
+    # by the server in concurrent transactions; then everything merged, in one transaction.
+    done = _run_statements(concurrently, [st for st in planned.statements if st.create], batch_size,
+                           result, progress, 0, planned.total)
+    merges = [st for st in planned.statements if not st.create]
     if merges:
-        result.add(db.execute_write(work))
+        result.add(db.execute_write(lambda tx: _run_in(tx, merges, batch_size, progress, done, planned.total)))
 
 
 # Rows per inner transaction of CALL { } IN CONCURRENT TRANSACTIONS: big enough that
@@ -245,70 +369,28 @@ def _write_concurrently(db: GraphDB, prepared: Prepared, batch_size: int, progre
 CONCURRENT_TX_ROWS = 1000
 
 
-def _total(prepared: Prepared) -> int:
-    return sum(len(g) for g in prepared.nodes.values()) + sum(len(g) for g in prepared.rels.values())
-
-
-def _steps(prepared: Prepared, existing: dict[str, set[str]] | None) -> list[_Step]:
-    """The queries that write a batch, nodes before relationships. Keys the graph does not
-    hold yet are created, and so are relationships touching them (most rows of a first
-    load); the rest is merged, list properties united. existing None: merge everything."""
-    steps: list[_Step] = []
-    created: dict[str, set[str]] = {}
+def _new_keys(tx, prepared: Prepared, batch_size: int) -> dict[str, set[str]]:
+    """label -> the keys of the batch's nodes the graph does not hold; of a chunk of a streamed
+    file, only those no earlier chunk named (`Prepared.fresh`): the others are written by then."""
+    new: dict[str, set[str]] = {}
     for label, group in prepared.nodes.items():
-        new, old = _split_rows(group.values(), lambda row: existing is not None
-                               and row["key"] not in existing.get(label, ()))
-        created[label] = {row["key"] for row in new}
-        steps.append(_Step(cypher.create_nodes(label, _list_props(new)), new, True))
-        steps.append(_Step(cypher.merge_nodes(label, _list_props(old)), old, False))
-    for (rel_type, start, end), group in prepared.rels.items():
-        new_start, new_end = created.get(start, set()), created.get(end, set())
-        new, old = _split_rows(group.values(),
-                               lambda row: row["start"] in new_start or row["end"] in new_end)
-        steps.append(_Step(cypher.create_rels(rel_type, start, end, _list_props(new)), new, True, rels=True))
-        steps.append(_Step(cypher.merge_rels(rel_type, start, end, _list_props(old)), old, False, rels=True))
-    return [step for step in steps if step.rows]
+        asked = list(group) if prepared.fresh is None else list(prepared.fresh.get(label, ()))
+        found: set[str] = set()
+        for chunk in _chunks(asked, batch_size):
+            found.update(tx.run(cypher.existing_keys(label), keys=chunk).single()["keys"])
+        new[label] = set(asked) - found
+    return new
 
 
-def group_by_start(rows: list[dict]) -> list[dict]:
-    """Relationship rows as one row per start node and properties, {start, ends, props, lists}:
-    the server looks the start node up once for all its ends. Rows are grouped when they share
-    their property objects, as the rows one record makes do on the column path
-    (loaders.records.iter_prepared); rows with equal but separate ones are sent apart."""
-    groups: dict[tuple, dict] = {}
-    for row in rows:
-        key = (row["start"], id(row["props"]), id(row["lists"]))
-        group = groups.get(key)
-        if group is None:
-            groups[key] = {"start": row["start"], "ends": [row["end"]], "props": row["props"],
-                           "lists": row["lists"]}
-        else:
-            group["ends"].append(row["end"])
-    return list(groups.values())
+def plan_checked(db: GraphDB, prepared: Prepared, batch_size: int = 5000) -> Plan:
+    """Check that the nodes a prepared batch points at are in the graph, look up which of its
+    keys are new, and plan its writes, without writing (the first pass of a streamed file: a
+    bad chunk late in the file is found before anything is written)."""
+    def look(tx):
+        _check_refs(tx, prepared.file, prepared.refs)
+        return _new_keys(tx, prepared, batch_size)
 
-
-def _split_rows(rows, is_new) -> tuple[list[dict], list[dict]]:
-    new, old = [], []
-    for row in rows:
-        (new if is_new(row) else old).append(row)
-    return new, old
-
-
-def _existing_keys(tx, prepared: Prepared, batch_size: int) -> dict[str, set[str]]:
-    found: dict[str, set[str]] = {}
-    for label, group in prepared.nodes.items():
-        found[label] = set()
-        for chunk in _chunks(list(group), batch_size):
-            found[label].update(row["k"] for row in tx.run(cypher.existing_keys(label), keys=chunk))
-    return found
-
-
-def check_prepared(db: GraphDB, prepared: Prepared) -> Prepared:
-    """Check that the nodes a prepared batch points at are in the graph, without writing (first
-    pass of a streamed file, so a bad chunk late in the file is found before anything is written)."""
-    if prepared.refs:
-        db.execute_read(lambda tx: _check_refs(tx, prepared.file, prepared.refs))
-    return prepared
+    return plan(prepared, db.execute_read(look))
 
 
 def _check_refs(tx, file: str, refs: list[Ref]) -> None:

@@ -53,6 +53,12 @@ ACTOR_NOUN = re.compile(
 # The speaker of a sentence: "X said", "according to X", "X told".
 _SPEAKER_AFTER = re.compile(r"\b(?:according to|citing|as reported by|said by)\s+((?:[\w'.&-]+\s+){0,5}?[\w'.&-]+?)(?=[,;:]|\s+(?:that|who|,|and said)\b|$)", re.I)
 _SPEAKER_BEFORE = re.compile(r"((?:[\w'.&-]+\s+){0,4}[\w'.&-]+)\s+(?:has |have |had )?(?:said|says|reported|reports|told|stated|states|wrote|writes|announced|alleged|alleges|claimed|claims|concluded|assessed|assesses|believes|found|noted|added|accused|accuses|attributed)\b")
+# A sentence's opening reporting frame: "The source said:", "According to two people familiar with the
+# matter,", "Microsoft said earlier this month that". It says who speaks, not what was done.
+REPORTING_FRAME = re.compile(
+    r"^\s*(?:according to\s+(?:[\w'.&()-]+\s+){0,7}?[\w'.&()-]+\s*,"
+    r"|(?:[\w'.&()-]+\s+){0,5}?(?:said|says|reported|reports|told\s+[\w'.-]+|stated|states|wrote|writes|added|noted)"
+    r"(?:\s+(?:on|in|earlier|last|this|on\s+\w+)(?:\s+[\w]+){0,2}?)?\s*(?::|,|\s+that\b))\s*", re.I)
 # Speakers that are not a party of their own: the report itself conveys them.
 ANONYMOUS = re.compile(r"\b(?:sources?|people|persons?|individuals|officials|researchers|investigators|"
                        r"experts|analysts|someone|insiders?|a person|they|it|he|she|who)\b", re.I)
@@ -151,6 +157,13 @@ _ACCUSED = re.compile(r"(?:attribut\w* (?:\w+ ){0,3}to|link\w* (?:\w+ ){0,3}(?:t
 _ORIGIN = re.compile(r"\b(?:hackers?|actors?|groups?|attackers?|spies|operators?|intruders?)\s+(?:\w+\s+)?"
                      r"(?:from|in|based in|working for|linked to)\s+(?:the\s+)?$", re.I)
 _LIST_GAP = re.compile(r",\s*(?:and\s+|or\s+)?(?:the\s+)?|\s+(?:and|or)\s+(?:the\s+)?")
+
+
+def reported_content(sentence: str) -> str:
+    """The sentence without its opening reporting frame (`REPORTING_FRAME`): what the speaker says
+    happened. A sentence that is only a frame stays whole."""
+    rest = REPORTING_FRAME.sub("", sentence, count=1)
+    return rest if rest.strip() else sentence
 
 
 def speaker(sentence: str) -> str | None:

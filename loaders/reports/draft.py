@@ -396,16 +396,20 @@ def draft_report(text: str, *, meta: ReportMeta | None = None, gazetteer: Gazett
                              1.0 if ind.defanged or ind.kind in ("sha256", "sha1", "md5", "vulnerability") else 0.9,
                              "defanged indicator" if ind.defanged else "indicator", not bg))
     if recognizer is not None:
-        index = {s.text: s.index for s in body}
+        # the model reads what a sentence says happened, without its "The source said:" (news
+        # wording ATT&CK's prose never has); the reviewer sees the whole sentence
+        content: dict[str, Sentence] = {}
+        for s in body:
+            content.setdefault(claimtext.reported_content(s.text), s)
         # a denial or dispute answers an accusation; it describes no activity
         answers = {s.text for s in body if claimtext.stance(s.text) in ("denies", "disputes")}
-        for hit in recognizer.predict([s.text for s in body], threshold=min(SUGGEST_AT, recognizer.threshold)):
-            bg = background.get(index.get(hit.sentence, -1), False)
+        for hit in recognizer.predict(list(content), threshold=min(SUGGEST_AT, recognizer.threshold)):
+            s = content[hit.sentence]
             below = hit.score < recognizer.threshold
-            method = hit.method + (", a denial or dispute: no activity" if hit.sentence in answers else "") \
+            method = hit.method + (", a denial or dispute: no activity" if s.text in answers else "") \
                 + (f", below the threshold {recognizer.threshold:g}: a suggestion to review" if below else "")
-            _add(draft, Item("technique", hit.technique, f"{hit.technique} {hit.name}", hit.sentence, hit.score,
-                             method, not bg and not below and hit.sentence not in answers))
+            _add(draft, Item("technique", hit.technique, f"{hit.technique} {hit.name}", s.text, hit.score,
+                             method, not background[s.index] and not below and s.text not in answers))
     _dates(draft, body, background, report_date)
     return draft
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import yaml
 
 from app.cli import main
@@ -66,18 +65,6 @@ def test_seed_article_drafts_loads_and_explains(db, cli_env, capsys, tmp_path):
     assert json.loads(out)["hypotheses"]
 
 
-def test_seed_article_fake_job_offers_are_suggested_for_review(db, cli_env, capsys):
-    """The seed's LinkedIn/WhatsApp sentence reaches the reviewer as T1566.003, unticked: the model
-    ranks it first for that sentence but below its threshold (news wording, not ATT&CK's)."""
-    shared_file("..", "seed-article.txt")
-    out = seed_draft(db, capsys, shared_file("attack", "enterprise-attack-15.1.json.gz"))
-    suggested = {t["value"]: t for t in out["drafts"][0]["techniques"]}
-    assert "T1566.003" in suggested, out["drafts"][0]["techniques"]
-    assert "LinkedIn" in suggested["T1566.003"]["sentence"]
-
-
-@pytest.mark.xfail(strict=True, reason="known gap (issue 12): T1566.003 scores 0.46 on the seed's wording, "
-                   "below the recogniser's threshold 0.6 chosen on ATT&CK's validation split")
 def test_seed_article_fake_job_offers_are_recognised_as_techniques(db, cli_env, capsys):
     """Done when: "fake job offers on LinkedIn/WhatsApp recognised as techniques" (the recogniser
     of loaders/reports/techniques.py trained on the shared ATT&CK bundle)."""

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from graph.errors import ValidationError
 from loaders.records import records_from_document
 from loaders.reports import Gazetteer, ReportMeta, draft_report, drafts_yaml, read_report
-from loaders.reports.claims import ESTIMATIVE, confidence, stance
+from loaders.reports.claims import ESTIMATIVE, confidence, reported_content, stance
 from loaders.reports.indicators import indicators
 from loaders.reports.inputs import MAX_CHARS, read_bytes
 from loaders.reports.text import refang, split_sentences
@@ -321,6 +321,42 @@ def test_json_lists_techniques_best_first_with_sentences():
     assert "suggestion" in out["techniques"][3]["method"]
     assert all(t["sentence"] and t["score"] for t in out["techniques"])
     assert out["records"]["incidents"][0]["techniques"] == ["T1204.002", "T1566.003"]
+
+
+@pytest.mark.parametrize("sentence, content", [
+    ("The source said: Hackers posed as recruiters on LinkedIn.", "Hackers posed as recruiters on LinkedIn."),
+    ("According to two people familiar with the matter, the hackers used WhatsApp.", "the hackers used WhatsApp."),
+    ("Microsoft said earlier this month that it had seen phishing e-mails.", "it had seen phishing e-mails."),
+    ("[PLACEHOLDER] has used a tool that reports the system time to its C2.",
+     "[PLACEHOLDER] has used a tool that reports the system time to its C2."),
+    ("Then they sent documents with macros.", "Then they sent documents with macros."),
+    ("Kaspersky said:", "Kaspersky said:"),  # nothing but a frame: kept whole
+])
+def test_the_reporting_frame_is_not_what_happened(sentence, content):
+    assert reported_content(sentence) == content
+
+
+def test_techniques_are_read_without_the_reporting_frame_and_shown_with_it():
+    seen = []
+
+    class Recognizer:  # the TechniqueRecognizer interface
+        threshold = 0.5
+
+        def predict(self, sentences, threshold=None):
+            from loaders.reports.techniques import TechniqueHit
+
+            seen.extend(sentences)
+            return [TechniqueHit("T1566.003", "Phishing: Spearphishing via Service", 0.7, s, "model")
+                    for s in sentences if "LinkedIn" in s]
+
+    text = ("Hackers targeted a bank\n\nThe source said: Hackers posed as recruiters on LinkedIn "
+            "and sent fake job offers.")
+    draft = draft_report(text, recognizer=Recognizer(), date="2021-02-03")
+    assert "Hackers posed as recruiters on LinkedIn and sent fake job offers." in seen
+    assert not any(s.startswith("The source said") for s in seen)
+    [technique] = draft.to_json()["techniques"]
+    assert technique["sentence"].startswith("The source said: Hackers posed")
+    assert technique["selected"]
 
 
 def test_draft_without_any_date_is_still_loadable(tmp_path):
