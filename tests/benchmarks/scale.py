@@ -10,8 +10,8 @@ empty database each time build the same graph three ways and time it:
 then times `attrib hypotheses` (blind) on 100 random incidents (at every size): the first call,
 which reads the engine's snapshot (and the memory that takes), and p50/p95 of the 99 others.
 Rows = nodes + relationships of the resulting graph (identical for the three, checked). Where
-the time goes: CPU seconds of the loader process and of the Neo4j process during (1), of Neo4j
-during (2) and of the import tool during (3). The final line is JSON.
+the time goes: CPU seconds of the loader process and of the Neo4j process during (1) and of Neo4j
+during (2). The final line is JSON.
 
     python tests/benchmarks/scale.py --sizes 10000,100000 [--json]
 Runs against a local instance of its own (ATTRIB_INSTANCE=bench unless set), with the project's
@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import shutil
 import statistics
 import subprocess
@@ -73,12 +72,6 @@ def server_cpu_s(server: LocalServer) -> float:
     """CPU seconds (user + system) the Neo4j process has used so far."""
     fields = Path(f"/proc/{server.status().pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def children_cpu_s() -> float:
-    """CPU seconds (user + system) of this process's children that have ended and been waited for."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def run_project_loader(records: Path, env: dict) -> tuple[float, float, float]:
@@ -200,16 +193,14 @@ def bench_size(size: int, settings, server: LocalServer, work: Path, seed: int, 
 
     log("  neo4j-admin database import full")
     server.stop()
-    started, cpu_before = time.monotonic(), children_cpu_s()
+    started = time.monotonic()
     timings = admin_import(server, files, log)
     admin_s = time.monotonic() - started
-    admin_cpu = children_cpu_s() - cpu_before  # the import tool (a child run to its end); not the server
     db = connect(settings)
     same_admin = schema.stats(db) == counts
     db.close()
     result.update(admin_s=round(admin_s, 1), admin_rows_per_s=round(rows / admin_s),
-                  admin_same_graph=same_admin, admin_import_only_s=round(timings["import_s"], 1),
-                  admin_import_cpu_s=round(admin_cpu, 1))
+                  admin_same_graph=same_admin, admin_import_only_s=round(timings["import_s"], 1))
     result["ratio_vs_load_csv"] = round(load_csv_s / ours_s, 2)
     result["ratio_vs_admin_import"] = round(admin_s / ours_s, 2)
     result["load_average"] = round(os.getloadavg()[0], 2)  # the machine is shared: say how busy it was
