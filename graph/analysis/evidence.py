@@ -547,7 +547,8 @@ class Snapshot:
         """(origin, part) of the own USES/TARGETS of the actors a candidate stands for: its own
         labelled "USES", the others' "USES <key>" (so an explanation can say which node each came
         from)."""
-        return [(o, self._part(o, m)) for m in self.members(actor) for o in ["USES" if m == actor else f"USES {m}"]]
+        origins = [("USES" if m == actor else f"USES {m}", m) for m in self.members(actor)]
+        return [(origin, self._part(origin, m)) for origin, m in origins]
 
     def _incidents_of(self, actor: str) -> set[str]:
         attributed = self.attributions()

@@ -21,6 +21,12 @@ def load(db, *paths) -> None:
     assert report.ok, report.refused
 
 
+def load_text(db, path, text: str) -> None:
+    """Write a record file's text to `path` and load it."""
+    path.write_text(text)
+    load(db, path)
+
+
 @pytest.fixture(scope="module")
 def seed_db(session_db):
     schema.reset(session_db)
@@ -164,9 +170,7 @@ def test_blind_output_does_not_change_when_claims_about_the_incident_change(seed
         return json.dumps(engine.hypotheses(seed_db, AZ, top=50).to_dict(), sort_keys=True)
 
     before, before_seen = blind(), seen()
-    path = tmp_path / "extra.yaml"
-    path.write_text(EXTRA_CLAIMS)
-    load(seed_db, path)
+    load_text(seed_db, tmp_path / "extra.yaml", EXTRA_CLAIMS)
     assert blind() == before
     assert seen() != before_seen                                   # the claims do count outside blind mode
     # remove every claim about the incident, the seed's own included
@@ -205,9 +209,7 @@ WORLD = textwrap.dedent("""
 
 def test_specific_evidence_names_an_actor_and_generic_evidence_the_unknown(db, tmp_path):
     engine.clear_cache()
-    path = tmp_path / "world.yaml"
-    path.write_text(WORLD)
-    load(db, path)
+    load_text(db, tmp_path / "world.yaml", WORLD)
     specific = engine.hypotheses(db, "x:specific", blind=True)
     red = specific.ranking[0]
     assert red.actor.key == "actor:red" and red.verdict in ("strong", "moderate")
@@ -248,9 +250,7 @@ def test_evidence_on_two_nodes_a_source_says_are_one_group_counts_for_the_group(
     from graph.store.writer import write_batch
 
     engine.clear_cache()
-    path = tmp_path / "same.yaml"
-    path.write_text(SAME_GROUP)
-    load(db, path)
+    load_text(db, tmp_path / "same.yaml", SAME_GROUP)
     apart = engine.hypotheses(db, "x:both", blind=True)
     red, crimson = apart.get("actor:red"), apart.get("actor:crimson")
     assert not next(c for c in red.items if c.name == "CrimsonLoader").matched
@@ -291,8 +291,7 @@ def test_same_as_from_a_record_file_pools_the_group(db, tmp_path):
     """An analyst's record that a source says Crimson is Red: loaded like any record (twice
     changes nothing), and the engine weighs the two nodes as one group."""
     engine.clear_cache()
-    (tmp_path / "same.yaml").write_text(SAME_GROUP)
-    load(db, tmp_path / "same.yaml")
+    load_text(db, tmp_path / "same.yaml", SAME_GROUP)
     said = tmp_path / "said.yaml"
     said.write_text(SAME_GROUP.replace(
         "techniques: [T1566.001]}\n  - {key: \"actor:blue\"",
