@@ -6,7 +6,7 @@ import datetime as dt
 
 from graph.analysis.engine import normalise_as_of
 from graph.errors import AttribError
-from loaders.common import normalise_date
+from graph.dates import normalise_date
 
 FORMAT_HINT = "Type a date as YYYY-MM-DD (or YYYY-MM, YYYY) and press Enter."
 

@@ -1,5 +1,5 @@
 """Loading files from a page (the Load page, the Draft page): a progress bar, the load through
-graph.store.ingest, the engine warmed for the Workbench, and what was written and refused (file, line,
+app.ingest, the engine warmed for the Workbench, and what was written and refused (file, line,
 record, field, what to do) with links to the incidents the load added."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from app import state
 from graph.reads import explore
 from graph.settings import load_settings
 from graph.store import schema
-from graph.store.ingest import LoadReport, load_paths
+from app.ingest import LoadReport, load_paths
 
 FIX_HINT = "correct the file at this place and load it again (nothing of it was written)"
 NEW_LINKS = 10

@@ -671,7 +671,7 @@ RETURN a.key AS key, a.name AS name, a.kind AS kind, a.country AS country,
 """
 GAZETTEER_SOURCES = "MATCH (s:Source) RETURN s.key AS key, s.name AS name, s.kind AS kind"
 
-# -- MISP galaxy links between clusters of different files (graph.store.ingest.link_clusters) ---------------
+# -- MISP galaxy links between clusters of different files (app.ingest.link_clusters) ----------------------
 # A pending entry is "<source key>|<cluster uuid>" (loaders/misp.py); it becomes (Actor)-[:USES]->(Tool)
 # once both clusters are in the graph, with the entry's source added to the relationship's sources.
 LINK_CLUSTER_USES = """

@@ -1,4 +1,4 @@
-"""Exports: one module per format, one registry, used by `attrib export` (app/cli_query.py),
+"""Exports: one module per format, one registry, used by `attrib export` (app/cli/query.py),
 its --format choices and the app's export widget (app/exports/widget.py).
 
 Every exporter is handed a `Job` (app/exports/base.py): the `graph.reads.subgraph.Subgraph` being

@@ -7,15 +7,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from app.cli.common import date_arg, err, open_db
 from graph.errors import Unavailable, ValidationError
 from graph.settings import Settings
 
 # Texts longer than this (characters) get progress lines on stderr.
 LONG_TEXT = 200_000
 
-
-def err(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 def register(sub) -> None:
@@ -31,7 +29,7 @@ def register(sub) -> None:
                         "inputs the second gets KEY-2, ...)")
     p.add_argument("--source", metavar="KEY|NAME", help="who published the report (a source key or name); "
                                                         "default: the page/PDF publisher, else the file")
-    p.add_argument("--date", metavar="DATE", help="the report's date (YYYY[-MM[-DD]]): the claims' date")
+    p.add_argument("--date", metavar="DATE", type=date_arg, help="the report's date (YYYY[-MM[-DD]]): the claims' date")
     p.add_argument("-o", "--output", metavar="OUT.yaml", help="write the records here (default: stdout)")
     p.add_argument("--load", action="store_true", help="then load the records (the normal loader)")
     p.add_argument("--json", action="store_true", help="print the drafts as JSON, every item with its "
@@ -106,7 +104,6 @@ def _progress():
 
 def _gazetteer(settings: Settings, required: bool):
     """Tool, actor and source names from the graph; without a server, none (unless --load)."""
-    from app.cli import open_db
     from graph.reads import gazetteer_rows
     from loaders.reports import Gazetteer
 
@@ -134,7 +131,7 @@ def _recognizer(args, settings: Settings):
 
 
 def _load(settings: Settings, yaml_text: str, out: Path | None, keys: list[str]) -> int:
-    from app.cli import _load as load_files, open_db
+    from app.cli.core import load_files
     from graph.store import schema
 
     with tempfile.TemporaryDirectory(prefix="attrib-extract-") as tmp:

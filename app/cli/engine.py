@@ -4,9 +4,13 @@ from __future__ import annotations
 import json
 import textwrap
 
-from graph.analysis import engine
-from graph.analysis.scoring import display, percent
+from typing import TYPE_CHECKING
+
+from app.cli.common import date_arg, open_db
 from graph.settings import Settings
+
+if TYPE_CHECKING:
+    from graph.analysis import engine
 
 
 def register(sub) -> None:
@@ -18,7 +22,7 @@ def register(sub) -> None:
     h.add_argument("incident", metavar="INCIDENT", help="an incident key, external ID (C0022) or unambiguous name")
     h.add_argument("--blind", action="store_true",
                    help="ignore every claim about the incident: what does the evidence alone point to?")
-    h.add_argument("--as-of", metavar="DATE", help="use only what was known on DATE (YYYY[-MM[-DD]])")
+    h.add_argument("--as-of", metavar="DATE", type=date_arg, help="use only what was known on DATE (YYYY[-MM[-DD]])")
     h.add_argument("--top", type=int, default=10, metavar="N", help="how many actors to show (default 10)")
     h.add_argument("--json", action="store_true", help="print JSON")
     h.set_defaults(func=cmd_hypotheses)
@@ -30,19 +34,15 @@ def register(sub) -> None:
     e.add_argument("incident", metavar="INCIDENT", help="an incident key, external ID (C0022) or unambiguous name")
     e.add_argument("--actor", metavar="NAME", help="only the claims concerning this actor (its state, its "
                                                    "groups); if none names it, assess it as a hypothesis")
-    e.add_argument("--as-of", metavar="DATE", help="use only what was known on DATE (YYYY[-MM[-DD]])")
+    e.add_argument("--as-of", metavar="DATE", type=date_arg, help="use only what was known on DATE (YYYY[-MM[-DD]])")
     e.add_argument("--json", action="store_true", help="print JSON")
     e.set_defaults(func=cmd_explain)
 
 
-def _open(settings: Settings):
-    from app.cli import open_db  # the shared plumbing; imported late (app.cli imports this module)
-
-    return open_db(settings)
-
-
 def cmd_hypotheses(args, settings: Settings) -> int:
-    with _open(settings) as db:
+    from graph.analysis import engine
+
+    with open_db(settings) as db:
         result = engine.hypotheses(db, args.incident, blind=args.blind, as_of=args.as_of, top=args.top)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
@@ -52,7 +52,9 @@ def cmd_hypotheses(args, settings: Settings) -> int:
 
 
 def cmd_explain(args, settings: Settings) -> int:
-    with _open(settings) as db:
+    from graph.analysis import engine
+
+    with open_db(settings) as db:
         explanation = engine.explain(db, args.incident, actor=args.actor, as_of=args.as_of)
     if args.json:
         print(json.dumps(explanation.to_dict(), indent=2, ensure_ascii=False))
@@ -76,6 +78,8 @@ def _header(ev, mode: str) -> None:
 
 
 def print_hypotheses(result: engine.HypothesesResult, items_per_actor: int = 4) -> None:
+    from graph.analysis.scoring import display, percent
+
     mode = "blind (claims about the incident ignored)" if result.blind else \
         f"with {len(result.claims)} claim(s) about the incident"
     if result.as_of:
@@ -107,6 +111,8 @@ def _wrap(text: str, indent: str) -> str:
 
 
 def print_assessment(a, title: str) -> None:
+    from graph.analysis.scoring import percent
+
     print(f"\n{title}")
     if a.claim.statement:
         print(_wrap(f'"{" ".join(a.claim.statement.split())}"', "    "))
@@ -124,6 +130,8 @@ def print_assessment(a, title: str) -> None:
 
 
 def print_explanation(x: engine.Explanation) -> None:
+    from graph.analysis.scoring import display, percent
+
     _header(x.incident, "claims assessed against the blind ranking of the evidence")
     if not x.assessments and not x.hypothetical:
         print("\nNo claim about this incident" + (" concerns that actor." if x.hypothetical is None else "."))

@@ -7,13 +7,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from app import exports
-from app.exports.style import TLP_LEVELS
-from graph.analysis.matrix import actors_subgraph
+from app.cli.common import LazyChoices, err, open_db
 from graph.errors import DatabaseError, Unavailable, ValidationError
-from graph.reads import saved_queries
-from graph.reads.console import ConsoleResult, display_text, run_query, runaway_transactions, short_status
-from graph.reads.subgraph import actor_subgraph, incident_subgraph
 from graph.settings import Settings
 
 
@@ -32,28 +27,41 @@ def register(sub) -> None:
     q.set_defaults(func=cmd_query)
 
     e = sub.add_parser("export", help="export an incident's graph or a query's graph for briefings and other tools",
-                       description="; ".join(f"{f.name}: {f.description}" for f in exports.REGISTRY.values())
-                                   + ". CSV: -o X.zip writes one zip with nodes.csv and edges.csv, else "
-                                     "X.nodes.csv and X.edges.csv.")
+                       describe=_export_description)
     what = e.add_mutually_exclusive_group()  # or --actor alone: that actor's neighbourhood
     what.add_argument("--incident", metavar="NAME|KEY", help="an incident key, external id or part of its name")
     what.add_argument("--query", metavar="NAME|FILE", help="a saved query (or .cypher file) whose result to draw")
     what.add_argument("--actors", metavar="A,B,C", help="actors to compare (names, aliases, IDs or keys; "
                                                         "--format navigator: a comparison layer)")
     e.add_argument("--param", "-p", action="append", default=[], metavar="K=V", help="query parameter; repeatable")
-    e.add_argument("--format", "-f", choices=exports.FORMATS,
-                   help="output format (default: from the -o suffix; .json is stix)")
+    e.add_argument("--format", "-f", choices=LazyChoices(_formats), metavar="FORMAT",
+                   help="%(choices)s (default: from the -o suffix; .json is stix)")
     e.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write")
     e.add_argument("--actor", metavar="NAME", help="an actor to set the incident against (--format navigator); "
                                                   "alone: export that actor (its profile and the claims naming it)")
     e.add_argument("--title", help="figure title (default: the incident's or query's title)")
-    e.add_argument("--tlp", choices=["none", *TLP_LEVELS], default="clear",
-                   help="Traffic Light Protocol marking (default clear; none: no marking)")
+    e.add_argument("--tlp", choices=LazyChoices(_tlp_levels), default="clear", metavar="LEVEL",
+                   help="Traffic Light Protocol marking: %(choices)s (default clear; none: no marking)")
     e.set_defaults(func=cmd_export)
 
 
-def _err(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+def _export_description() -> str:
+    from app import exports
+
+    return ("; ".join(f"{f.name}: {f.description}" for f in exports.REGISTRY.values())
+            + ". CSV: -o X.zip writes one zip with nodes.csv and edges.csv, else X.nodes.csv and X.edges.csv.")
+
+
+def _formats() -> tuple[str, ...]:
+    from app import exports
+
+    return exports.FORMATS
+
+
+def _tlp_levels() -> list[str]:
+    from graph.model import TLP_LEVELS
+
+    return ["none", *TLP_LEVELS]
 
 
 def _pairs(items: list[str]) -> dict[str, str]:
@@ -67,6 +75,8 @@ def _pairs(items: list[str]) -> dict[str, str]:
 
 
 def resolve(spec: str, raw_params: list[str]) -> tuple[str, dict, str]:
+    from graph.reads import saved_queries
+
     """(cypher, typed params, title) for a saved query name, a file or '-' (stdin)."""
     given = _pairs(raw_params)
     if spec == "-":
@@ -89,7 +99,9 @@ def resolve(spec: str, raw_params: list[str]) -> tuple[str, dict, str]:
 
 # -- query ----------------------------------------------------------------------------------------
 def cmd_query(args, settings: Settings) -> int:
-    from app.cli import open_db
+    from graph.reads import saved_queries
+    from graph.reads.console import run_query
+
 
     if args.list:
         for q in saved_queries.list_queries():
@@ -98,13 +110,13 @@ def cmd_query(args, settings: Settings) -> int:
                 print(f"    --param {p.describe()}")
         return 0
     if not args.query:
-        _err("error: give a saved query name, a .cypher file or - (attrib query --list shows the saved queries)")
+        err("error: give a saved query name, a .cypher file or - (attrib query --list shows the saved queries)")
         return 1
     cypher, params, _ = resolve(args.query, args.param)
     with open_db(settings) as db:
         result = run_query(db, cypher, params, settings=settings)
     for notice in result.notices:
-        _err(f"notice: {notice}")
+        err(f"notice: {notice}")
     if args.json:
         print(json.dumps({"columns": result.columns, "rows": result.records(), "truncated": result.truncated,
                           "notices": result.notices}, ensure_ascii=False, default=str))
@@ -119,9 +131,10 @@ def cmd_query(args, settings: Settings) -> int:
 
 
 def print_runaways(settings: Settings) -> None:
+    from graph.reads.console import runaway_transactions, short_status
+
     """For `attrib neo4j status`: transactions the server terminated (or that ran past the
     console's timeout) but is still executing."""
-    from app.cli import open_db
 
     try:
         with open_db(settings) as db:
@@ -148,13 +161,15 @@ def _csv_cell(value) -> str:
 
 
 def cell(value, width: int = 60) -> str:
+    from graph.reads.console import display_text
+
     """A compact one-line rendering for the terminal."""
     text = display_text(value)
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "\u2026"
 
 
-def print_table(result: ConsoleResult) -> None:
+def print_table(result) -> None:
     cols = result.columns
     rows = [[cell(v) for v in r] for r in result.rows]
     widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(cols)]
@@ -163,12 +178,16 @@ def print_table(result: ConsoleResult) -> None:
     for r in rows:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
     more = " (cut at the row cap)" if result.truncated else ""
-    _err(f"{len(rows)} row(s){more}, {result.elapsed_ms} ms")
+    err(f"{len(rows)} row(s){more}, {result.elapsed_ms} ms")
 
 
 # -- export ---------------------------------------------------------------------------------------
 def cmd_export(args, settings: Settings) -> int:
-    from app.cli import open_db
+    from app import exports
+    from graph.analysis.matrix import actors_subgraph
+    from graph.reads.console import run_query
+    from graph.reads.subgraph import actor_subgraph, incident_subgraph
+
 
     fmt = exports.get(args.format) if args.format else exports.format_for_path(args.output)
     actors = tuple(a.strip() for a in (args.actors or "").split(",") if a.strip())
@@ -186,7 +205,7 @@ def cmd_export(args, settings: Settings) -> int:
             cypher, params, title = resolve(args.query, args.param)
             result = run_query(db, cypher, params, settings=settings, connect=True)
             for notice in result.notices:
-                _err(f"notice: {notice}")
+                err(f"notice: {notice}")
             sub = result.graph
             sub.title = title
         elif args.actor:
@@ -197,5 +216,5 @@ def cmd_export(args, settings: Settings) -> int:
                                   hint="give --incident, --query, --actors or --actor")
         written = exports.export(sub, fmt.name, args.output, options, db=db)
     for path in written:
-        _err(f"wrote {path} ({fmt.name}, {len(sub.nodes)} nodes, {len(sub.edges)} relationships)")
+        err(f"wrote {path} ({fmt.name}, {len(sub.nodes)} nodes, {len(sub.edges)} relationships)")
     return 0

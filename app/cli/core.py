@@ -1,45 +1,20 @@
-"""`attrib`: a thin command line over graph/ and loaders/."""
+"""Core commands: `attrib neo4j`, `init`, `reset`, `load`, `stats`, `demo`."""
 from __future__ import annotations
 
-import argparse
-import importlib
 import json
 import sys
 import time
 from pathlib import Path
 
-from graph.analysis import scoring
-from graph.errors import AttribError
-from graph.reads import incidents_with_claims
-from graph.settings import SEED_DIR, Settings, load_settings
-from graph.store import backup, schema
-from graph.store.bulk import bulk_load
-from graph.store.db import GraphDB, connect
-from graph.store.ingest import LoadReport, load_paths
-from graph.store.server import LocalServer
-from loaders import expand_paths, iter_batches
-from app.cli_loaders import add_attack_options, add_taxii_options, attack_paths
-from loaders.download import forget
-
-
-# Modules that add sub-commands: each has register(subparsers); a command's func(args, settings)
-# returns the exit status. Keep this list in one line per module.
-COMMAND_MODULES: list[str] = [
-    "app.cli_loaders",
-    "app.cli_app",
-    "app.cli_query",
-    "app.cli_engine",
-    "app.cli_backup",
-    "app.cli_extract",
-]
-
-
-def err(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+from app.cli.common import err, open_db
+from app.cli.feeds import add_attack_options, add_taxii_options, attack_paths
+from graph.settings import SEED_DIR, Settings
 
 
 # -- neo4j -------------------------------------------------------------------------------------
 def cmd_neo4j(args, settings: Settings) -> int:
+    from graph.store.server import LocalServer
+
     server = LocalServer(settings)
     if args.action == "start":
         started = time.monotonic()
@@ -62,7 +37,7 @@ def cmd_neo4j(args, settings: Settings) -> int:
         status = server.status()
         print(status.describe())
         if status.state in ("running", "external"):
-            from app.cli_query import print_runaways
+            from app.cli.query import print_runaways
 
             print_runaways(settings)
         return 0 if status.state in ("running", "external") else 3
@@ -82,6 +57,8 @@ def cmd_neo4j(args, settings: Settings) -> int:
 
 # -- schema and data ----------------------------------------------------------------------------
 def cmd_init(args, settings: Settings) -> int:
+    from graph.store import schema
+
     with open_db(settings) as db:
         n = schema.init_schema(db)
     err(f"schema ready: {n} constraints and indexes")
@@ -89,6 +66,8 @@ def cmd_init(args, settings: Settings) -> int:
 
 
 def cmd_reset(args, settings: Settings) -> int:
+    from graph.store import backup, schema
+
     if not args.yes:
         err("refusing to delete every node without --yes (attrib reset --yes)")
         err("  to keep what is there, back it up first: attrib backup FILE (attrib restore FILE "
@@ -108,18 +87,24 @@ def cmd_reset(args, settings: Settings) -> int:
 
 
 def cmd_load(args, settings: Settings) -> int:
+    from graph.store import schema
+    from loaders.download import forget
+
     paths, fetched = attack_paths(args, settings)  # `attrib load attack ...` downloads first
     if args.bulk:
         return _bulk_load(paths, settings)
     with open_db(settings) as db:
         schema.init_schema(db)
-        report = _load(db, paths, settings)
+        report = load_files(db, paths, settings)
     if fetched and not report.ok:
         forget(fetched)  # a download that is not a valid bundle must not stay in the cache
     return 0 if report.ok else 1
 
 
 def _bulk_load(paths: list, settings: Settings) -> int:
+    from graph.store.bulk import bulk_load
+    from loaders import expand_paths, iter_batches
+
     started = time.monotonic()
     files = expand_paths(paths)
     timings = bulk_load(settings, (batch for path in files for batch in iter_batches(path)), err)
@@ -128,7 +113,10 @@ def _bulk_load(paths: list, settings: Settings) -> int:
     return 0
 
 
-def _load(db: GraphDB, paths: list, settings: Settings) -> LoadReport:
+def load_files(db, paths: list, settings: Settings):
+    """Load `paths` with progress on stderr and one line per file; returns the LoadReport."""
+    from app.ingest import load_paths
+
     interactive = sys.stderr.isatty()
 
     def on_file(path: Path) -> None:
@@ -154,6 +142,8 @@ def _load(db: GraphDB, paths: list, settings: Settings) -> LoadReport:
 
 
 def cmd_stats(args, settings: Settings) -> int:
+    from graph.store import schema
+
     with open_db(settings) as db:
         counts = schema.stats(db)
     if args.json:
@@ -168,28 +158,32 @@ def cmd_stats(args, settings: Settings) -> int:
 
 
 def cmd_demo(args, settings: Settings) -> int:
+    from graph.reads import incidents_with_claims
+    from graph.store import schema
+    from graph.store.server import LocalServer
+
     LocalServer(settings).start()
     with open_db(settings) as db:
         schema.init_schema(db)
-        report = _load(db, [SEED_DIR], settings)
+        report = load_files(db, [SEED_DIR], settings)
         if not report.ok:
             return 1
         print_story(incidents_with_claims(db))
         print_blind_view(db, DEMO_INCIDENT)
     if args.no_app:
         return 0
-    from app.cli_app import run_app  # the demo ends in the app, opened on AstraZeneca
+    from app.cli.serve import run_app  # the demo ends in the app, opened on AstraZeneca
 
     print("\nStarting the app on the AstraZeneca incident ...", flush=True)
-    return run_app(settings)
+    return run_app(settings, port=args.port)
 
 
 DEMO_INCIDENT = "seed:astrazeneca-2020"
 
 
-def print_blind_view(db: GraphDB, incident: str) -> None:
+def print_blind_view(db, incident: str) -> None:
     """The demo's punch line: who the evidence alone points to, every claim ignored."""
-    from graph.analysis import engine
+    from graph.analysis import engine, scoring
 
     result = engine.hypotheses(db, incident, blind=True, top=3)
     print(f"\nBlind mode, {result.incident.name}: ignoring every claim about it, the evidence points to")
@@ -211,25 +205,7 @@ def print_story(incidents: list[dict]) -> None:
             print("    (no claims)")
 
 
-# -- plumbing ---------------------------------------------------------------------------------
-class open_db:
-    """Context manager: one driver for the command, closed at the end."""
-
-    def __init__(self, settings: Settings):
-        self.settings = settings
-
-    def __enter__(self) -> GraphDB:
-        self.db = connect(self.settings)
-        return self.db
-
-    def __exit__(self, *exc) -> None:
-        self.db.close()
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="attrib", description="Graph-based attribution explorer")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def register(sub) -> None:
     neo = sub.add_parser("neo4j", help="manage the local Neo4j server")
     neo.add_argument("action", choices=["start", "stop", "restart", "status", "env"])
     neo.set_defaults(func=cmd_neo4j)
@@ -259,25 +235,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="start Neo4j, load the seed story, tell it, then start the app")
     demo.add_argument("--no-app", action="store_true", help="stop after telling the story")
+    demo.add_argument("--port", type=int, default=None,
+                      help="the app's port (default 8501, or a free one if that is taken)")
     demo.set_defaults(func=cmd_demo)
-    for module in COMMAND_MODULES:
-        importlib.import_module(module).register(sub)
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return args.func(args, load_settings())
-    except AttribError as exc:
-        err(f"error: {exc.message}")
-        if exc.hint:
-            err(f"  hint: {exc.hint}")
-        return exc.exit_code
-    except KeyboardInterrupt:
-        err("interrupted")
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

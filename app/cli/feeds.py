@@ -7,15 +7,10 @@ import os
 import sys
 from pathlib import Path
 
-from graph.analysis.resolve import describe, resolve
+from app.cli.common import err, open_db
 from graph.errors import AttribError, NotFound
 from graph.settings import Settings
-from loaders import taxii
 from loaders.download import ATTACK_DOMAINS, Fetched, fetch_attack, progress_bar
-
-
-def err(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 def register(sub) -> None:
@@ -50,7 +45,7 @@ def add_taxii_options(load) -> None:
 
 
 def cmd_resolve(args, settings: Settings) -> int:
-    from app.cli import open_db  # the CLI's one place that opens the database
+    from graph.analysis.resolve import describe, resolve
 
     name = " ".join(args.name)
     with open_db(settings) as db:
@@ -77,6 +72,8 @@ def taxii_path(args, settings: Settings) -> Path:
     """`attrib load taxii URL ...`: pull the collection into one bundle file in the cache."""
     if len(args.paths) != 2:
         raise AttribError("attrib load taxii takes one URL", hint="attrib load taxii https://host/taxii2/ --collection ID")
+    from loaders import taxii
+
     url = args.paths[1]
     interactive = sys.stderr.isatty()
 
