@@ -1,4 +1,4 @@
-"""Core commands: `attrib neo4j`, `init`, `reset`, `load`, `stats`, `demo`."""
+"""Core commands: `attrib neo4j`, `init`, `reset`, `load`, `stats`, `incidents`, `demo`."""
 from __future__ import annotations
 
 import json
@@ -157,6 +157,24 @@ def cmd_stats(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_incidents(args, settings: Settings) -> int:
+    from graph.reads.explore import incidents
+
+    with open_db(settings) as db:
+        rows = incidents(db, limit=args.limit)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    if not rows:
+        err("the graph holds no incident (attrib load FILE, or attrib demo for the seed story)")
+        return 0
+    for r in rows:
+        print(f"{r['first_seen'] or '????-??-??':<10}  {r['claims']:>3} claim(s)  {r['name']}  [{r['key']}]")
+    if len(rows) == args.limit:
+        err(f"(the first {args.limit}; --limit N shows more)")
+    return 0
+
+
 def cmd_demo(args, settings: Settings) -> int:
     from graph.reads import incidents_with_claims
     from graph.store import schema
@@ -232,6 +250,11 @@ def register(sub) -> None:
     stats = sub.add_parser("stats", help="count nodes and relationships")
     stats.add_argument("--json", action="store_true", help="print JSON")
     stats.set_defaults(func=cmd_stats)
+
+    inc = sub.add_parser("incidents", help="list the incidents (most-claimed first): key, first seen, claims")
+    inc.add_argument("--limit", type=int, default=100, metavar="N", help="how many (default 100)")
+    inc.add_argument("--json", action="store_true", help="print JSON")
+    inc.set_defaults(func=cmd_incidents)
 
     demo = sub.add_parser("demo", help="start Neo4j, load the seed story, tell it, then start the app")
     demo.add_argument("--no-app", action="store_true", help="stop after telling the story")

@@ -9,7 +9,7 @@ from graph.errors import ConfigError
 from graph.settings import Settings
 from graph.store.server import LOCALHOST, free_port, port_free
 
-ENTRY = Path(__file__).resolve().parents[1] / "streamlit_app.py"
+ENTRY = Path(__file__).resolve().parents[1] / "web" / "streamlit_app.py"
 DEFAULT_PORT = 8501
 DEFAULT_HOST = LOCALHOST
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import state
+from app.web import state
 from app.exports import REGISTRY, Options, export_bytes
 from app.exports.navigator import cell_color, layer_bytes, legend
 from app.exports.style import FONT, esc

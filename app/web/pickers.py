@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import state
+from app.web import state
 from graph.reads import explore
 from graph.store.db import GraphDB
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from app import state
-from app.load_view import run_load
+from app.web import state
+from app.web.load_view import run_load
 from graph.errors import AttribError
 from graph.model import STANCES
 from graph.reads import gazetteer_rows

@@ -6,9 +6,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app import state
-from app.pickers import actor_finder
-from app.matrix_view import compare_matrix
+from app.web import state
+from app.web.pickers import actor_finder
+from app.web.matrix_view import compare_matrix
 from graph.errors import AttribError
 from graph.reads import explore
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app import state
+from app.web import state
 from graph.reads import explore
 from graph.settings import load_settings
 from graph.store import schema

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import state
+from app.web import state
 from app.exports.html import render_html
 from app.exports.style import DENSE_LAYOUT_FROM, MAX_DRAWN_NODES
-from app.exports.widget import export_panel
+from app.web.export_widget import export_panel
 from graph import cypher
 from graph.errors import AttribError
 from graph.reads import saved_queries

@@ -12,7 +12,7 @@ import hashlib
 
 import streamlit as st
 
-from app import state
+from app.web import state
 from app.exports import FORMATS, REGISTRY, Options, export_bytes
 from app.exports.style import TLP_LEVELS
 from graph.errors import AttribError

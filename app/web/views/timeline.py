@@ -5,8 +5,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app import state
-from app.pickers import actor_finder
+from app.web import state
+from app.web.pickers import actor_finder
 from app.exports.style import STANCE_COLORS
 from graph.reads import explore
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from app.asof import not_scored_reason
+from app.web.asof import not_scored_reason
 from graph.analysis import scoring
 
 _THRESHOLDS = ", ".join(f"{word} >= {threshold:.0%}" for threshold, word in scoring.VERDICTS[:-1])

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import state
-from app.asof import check_as_of, default_as_of
-from app.exports.widget import export_panel
-from app.matrix_view import workbench_matrix
-from app.workbench_view import (ach_frame, ach_styler, claim_rows, contribution_rows, hypothesis_rows,
+from app.web import state
+from app.web.asof import check_as_of, default_as_of
+from app.web.export_widget import export_panel
+from app.web.matrix_view import workbench_matrix
+from app.web.workbench_view import (ach_frame, ach_styler, claim_rows, contribution_rows, hypothesis_rows,
                                 point_text, SCORE_HELP)
 from graph.analysis import scoring
 from graph.errors import AttribError

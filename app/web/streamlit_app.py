@@ -1,7 +1,7 @@
-"""The attrib Streamlit app (run it with `attrib app`): one entry script, pages in app/views/ (not pages/: Streamlit would also serve a pages/ folder as old-style pages, bypassing st.navigation and the wide layout).
+"""The attrib Streamlit app (run it with `attrib app`): one entry script, pages in app/web/views/ (not pages/: Streamlit would also serve a pages/ folder as old-style pages, bypassing st.navigation and the wide layout).
 
 Pages are thin: they call graph/ functions (graph.reads.explore, graph.reads.subgraph, the engine) and
-app.exports; the Neo4j driver is created once per process in app.state.
+app.exports; the Neo4j driver is created once per process in app.web.state.
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app import state
+from app.web import state
 from graph.errors import AttribError
 
 PAGES = Path(__file__).resolve().parent / "views"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import state
+from app.web import state
 from app.exports.html import render_html
 from graph.model import LABELS
 from graph.reads import explore

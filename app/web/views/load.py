@@ -7,8 +7,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from app import state
-from app.load_view import run_load
+from app.web import state
+from app.web.load_view import run_load
 from graph.settings import SEED_DIR
 
 state.get_db()
