@@ -1,4 +1,4 @@
-"""The project's own incident-record format: YAML, JSON or CSV (see README, "Record format").
+"""The project's own incident-record format: YAML, JSON or CSV (docs/records.md).
 
 Parse and validate a whole file into one `Batch`; the first wrong record refuses the file
 with an error naming the file, the record and the field.

@@ -20,7 +20,7 @@ from graph.model import slug
 from graph.reads.subgraph import Subgraph
 
 TLP_CHOICES = ["none", *TLP_LEVELS]
-TLP_DEFAULT = "clear"   # as `attrib export --tlp` (README, "Exports for briefings")
+TLP_DEFAULT = "clear"   # as `attrib export --tlp` (docs/exports.md)
 
 
 def export_panel(sub: Subgraph, title: str, key: str, subject: str) -> None:

@@ -1,6 +1,6 @@
 """Techniques on the ATT&CK matrix: what an incident and an actor share, or which of several actors
 use which technique. The one place behind the Navigator layer (app/exports/navigator.py) and the
-app's matrix view (app/matrix_view.py).
+app's matrix view (app/web/matrix_view.py).
 
     incident_vs_actor(db, incident, actor)  each of the incident's techniques "shared" (the actor's
                                             profile has it) or "incident" (it has not), scored by
