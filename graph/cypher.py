@@ -614,7 +614,7 @@ RETURN t.key AS key, coalesce(t.name, t.key) AS name, coalesce(t.tactics, []) AS
        coalesce(p.tactics, []) AS parent_tactics, coalesce(p.name, p.key) AS parent_name
 """
 
-# -- backup and restore (graph/store/backup.py, issue 15) -------------------------------------------------
+# -- backup and restore (app/backup.py, issue 15) ---------------------------------------------------------
 # A logical backup streams every node and relationship with all its labels/type and properties;
 # element ids only pair relationships with their nodes inside one file.
 BACKUP_NODES = "MATCH (n) RETURN elementId(n) AS id, labels(n) AS labels, properties(n) AS props"

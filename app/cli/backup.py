@@ -8,7 +8,7 @@ from graph.settings import Settings
 
 
 def cmd_backup(args, settings: Settings) -> int:
-    from graph.store import backup
+    from app import backup
 
     result = backup.backup(settings, Path(args.file), args.format, log=err)
     err(result.describe("backed up"))
@@ -16,7 +16,7 @@ def cmd_backup(args, settings: Settings) -> int:
 
 
 def cmd_restore(args, settings: Settings) -> int:
-    from graph.store import backup
+    from app import backup
 
     result = backup.restore(settings, Path(args.file), log=err)
     err(result.describe("restored"))
@@ -24,7 +24,7 @@ def cmd_restore(args, settings: Settings) -> int:
 
 
 def _formats() -> tuple[str, ...]:
-    from graph.store import backup
+    from app import backup
 
     return backup.FORMATS
 

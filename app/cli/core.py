@@ -66,7 +66,8 @@ def cmd_init(args, settings: Settings) -> int:
 
 
 def cmd_reset(args, settings: Settings) -> int:
-    from graph.store import backup, schema
+    from app import backup
+    from graph.store import schema
 
     if not args.yes:
         err("refusing to delete every node without --yes (attrib reset --yes)")

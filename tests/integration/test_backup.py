@@ -11,7 +11,8 @@ import pytest
 from app.cli import main
 from graph.errors import ValidationError
 from graph.settings import SEED_DIR
-from graph.store import backup, schema
+from app import backup
+from graph.store import schema
 from app.ingest import load_paths
 from tests.conftest import shared_file
 
