@@ -614,7 +614,7 @@ RETURN t.key AS key, coalesce(t.name, t.key) AS name, coalesce(t.tactics, []) AS
        coalesce(p.tactics, []) AS parent_tactics, coalesce(p.name, p.key) AS parent_name
 """
 
-# -- backup and restore (graph/store/backup.py, issue 15) -------------------------------------------------
+# -- backup and restore (app/backup.py, issue 15) ---------------------------------------------------------
 # A logical backup streams every node and relationship with all its labels/type and properties;
 # element ids only pair relationships with their nodes inside one file.
 BACKUP_NODES = "MATCH (n) RETURN elementId(n) AS id, labels(n) AS labels, properties(n) AS props"
@@ -671,7 +671,7 @@ RETURN a.key AS key, a.name AS name, a.kind AS kind, a.country AS country,
 """
 GAZETTEER_SOURCES = "MATCH (s:Source) RETURN s.key AS key, s.name AS name, s.kind AS kind"
 
-# -- MISP galaxy links between clusters of different files (graph.store.ingest.link_clusters) ---------------
+# -- MISP galaxy links between clusters of different files (app.ingest.link_clusters) ----------------------
 # A pending entry is "<source key>|<cluster uuid>" (loaders/misp.py); it becomes (Actor)-[:USES]->(Tool)
 # once both clusters are in the graph, with the entry's source added to the relationship's sources.
 LINK_CLUSTER_USES = """

@@ -133,3 +133,8 @@ def infrastructure_value(kind: str, value: str) -> str:
 def claim_key(incident: str, actor: str, source: str, stance: str, date: str | None) -> str:
     digest = hashlib.sha1("|".join([incident, actor, source, stance, date or ""]).encode()).hexdigest()
     return f"claim:{digest[:16]}"
+
+
+# TLP 2.0 (FIRST): coloured text on black.
+TLP_LEVELS: dict[str, str] = {"clear": "#FFFFFF", "green": "#33FF00", "amber": "#FFC000",
+                              "amber+strict": "#FFC000", "red": "#FF2B2B"}

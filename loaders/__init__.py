@@ -11,22 +11,29 @@ from typing import Any, Callable, Iterator
 
 from graph.errors import ValidationError
 from graph.model import Batch
-from loaders import misp, records, stix
-from loaders.common import base_suffix, parse_json, parse_yaml, read_text, walk_files
+
+# The format modules (and pyarrow, PyYAML behind them) load on first use, not with the package: the
+# CLI imports loaders.download to build its parser and must answer --help quickly.
 
 SUPPORTED_SUFFIXES = (".yaml", ".yml", ".json", ".csv", ".jsonl")
 STREAMED_SUFFIXES = (".csv", ".jsonl")
 
-# (name, recognises a parsed JSON/YAML document, turns it into a Batch); first match wins.
-DOCUMENT_FORMATS: list[tuple[str, Callable[[Any], bool], Callable[[Path, Any], Batch]]] = [
-    ("incident records", records.is_record_document, records.records_from_document),
-    ("STIX 2.0/2.1 bundle", stix.is_stix_bundle, stix.bundle_from_document),
-    ("MISP galaxy clusters", misp.is_galaxy, misp.galaxy_from_document),
-    ("MISP event", misp.is_event, misp.events_from_document),
-]
+
+def document_formats() -> list[tuple[str, Callable[[Any], bool], Callable[[Path, Any], Batch]]]:
+    """(name, recognises a parsed JSON/YAML document, turns it into a Batch); first match wins."""
+    from loaders import misp, records, stix
+
+    return [
+        ("incident records", records.is_record_document, records.records_from_document),
+        ("STIX 2.0/2.1 bundle", stix.is_stix_bundle, stix.bundle_from_document),
+        ("MISP galaxy clusters", misp.is_galaxy, misp.galaxy_from_document),
+        ("MISP event", misp.is_event, misp.events_from_document),
+    ]
 
 
 def expand_paths(paths: list[str | Path]) -> list[Path]:
+    from loaders.common import base_suffix, walk_files
+
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
@@ -43,17 +50,24 @@ def expand_paths(paths: list[str | Path]) -> list[Path]:
 
 
 def is_streamed(path: Path) -> bool:
+    from loaders.common import base_suffix
+
     return base_suffix(path) in STREAMED_SUFFIXES
 
 
 def iter_batches(path: Path) -> Iterator[Batch]:
     """A file as a sequence of Batches: chunks for streamed formats, else one whole Batch."""
+    from loaders import records
+
     if is_streamed(path):
         return records.iter_record_batches(path)
     return iter([parse_file(path)])
 
 
 def parse_file(path: Path) -> Batch:
+    from loaders import records
+    from loaders.common import base_suffix, parse_json, parse_yaml, read_text
+
     suffix = base_suffix(path)
     if suffix not in SUPPORTED_SUFFIXES:
         raise ValidationError(path, f"unsupported file type '{suffix or path.name}'",
@@ -62,10 +76,11 @@ def parse_file(path: Path) -> Batch:
         return records.records_from_stream(path)
     text = read_text(path)
     data = parse_json(path, text) if suffix == ".json" else parse_yaml(path, text)
-    for _name, recognises, parse in DOCUMENT_FORMATS:
+    formats = document_formats()
+    for _name, recognises, parse in formats:
         if recognises(data):
             return parse(path, data)
     if isinstance(data, dict) and set(data) & set(records.KINDS):
         return records.records_from_document(path, data)  # a record file with a stray key: say which
     raise ValidationError(path, "not a format this tool reads",
-                          hint="expected one of: " + ", ".join(name for name, _, _ in DOCUMENT_FORMATS))
+                          hint="expected one of: " + ", ".join(name for name, _, _ in formats))

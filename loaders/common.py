@@ -1,16 +1,12 @@
 """What every loader shares: reading (gzipped) files, parsing with located errors, field checks."""
 from __future__ import annotations
 
-import calendar
 import gzip
 import io
 import json
 import os
-import sqlite3
-import tempfile
 import re
 import zlib
-from datetime import date
 from pathlib import Path
 from typing import IO, Any, Iterator
 
@@ -18,9 +14,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
+from graph.dates import DATE, normalise_date  # noqa: F401 (the loaders import it from here)
 from graph.errors import ValidationError
 
-DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 
 # Input limits: a file past one is refused whole, before anything is parsed or written.
 # A YAML/JSON document is parsed in memory (about ten times its size): ATT&CK Enterprise is
@@ -175,52 +171,6 @@ def walk_files(root: Path) -> Iterator[Path]:
                 yield here / name
 
 
-class SeenKeys:
-    """Keys already defined in one file; `add` returns the record that first used the key,
-    or None if it is new. On disk for streamed files, so millions of records do not hold
-    their keys in memory."""
-
-    def __init__(self, on_disk: bool = False):
-        self._dir = tempfile.TemporaryDirectory(prefix="attrib-keys-") if on_disk else None
-        self._db = sqlite3.connect(Path(self._dir.name) / "keys.sqlite" if self._dir else ":memory:")
-        self._db.execute("PRAGMA journal_mode=OFF")
-        self._db.execute("PRAGMA synchronous=OFF")
-        # WITHOUT ROWID: the key index is the table (one B-tree to insert into, not two)
-        self._db.execute("CREATE TABLE seen (kind TEXT, key TEXT, record TEXT, PRIMARY KEY (kind, key)) "
-                         "WITHOUT ROWID")
-
-    def add(self, kind: str, key: str, record: str) -> str | None:
-        try:
-            self._db.execute("INSERT INTO seen VALUES (?, ?, ?)", (kind, key, record))
-            return None
-        except sqlite3.IntegrityError:
-            return self._db.execute("SELECT record FROM seen WHERE kind = ? AND key = ?",
-                                    (kind, key)).fetchone()[0]
-
-    def add_all(self, kind: str, keys: list[str], records: list[str]) -> bool:
-        """Add many keys at once if none of them is in yet (True); else add none (False), so
-        the record-by-record `add` can name the first repeated one."""
-        known = self._db.execute("SELECT count(*) FROM seen WHERE kind = ? AND key IN "
-                                 "(SELECT value FROM json_each(?))", (kind, json.dumps(keys))).fetchone()[0]
-        if known:
-            return False
-        self._db.executemany("INSERT INTO seen VALUES (?, ?, ?)", zip([kind] * len(keys), keys, records))
-        return True
-
-    def first(self, kind: str, keys: list[str]) -> set[str]:
-        """The keys not added before, now added (with no record)."""
-        known = {key for (key,) in self._db.execute("SELECT key FROM seen WHERE kind = ? AND key IN "
-                                                    "(SELECT value FROM json_each(?))", (kind, json.dumps(keys)))}
-        fresh = set(keys) - known
-        self._db.executemany("INSERT INTO seen VALUES (?, ?, '')", zip([kind] * len(fresh), fresh))
-        return fresh
-
-    def close(self) -> None:
-        self._db.close()
-        if self._dir:
-            self._dir.cleanup()
-
-
 def check_shape(path: Path, data: Any, record: str | None = None) -> Any:
     """`data` as parsed, if it nests at most MAX_DEPTH levels and its YAML aliases (shared
     parts) add at most MAX_ALIAS_VALUES values when expanded; a cycle is refused too."""
@@ -294,27 +244,6 @@ def parse_yaml(path: Path, text: str) -> Any:
     except RecursionError as exc:  # PyYAML composes nested nodes recursively
         raise ValidationError(path, f"nested more than {MAX_DEPTH} levels deep") from exc
     return check_shape(path, data)
-
-
-def normalise_date(value: Any, end: bool = False) -> str | None:
-    """'2020', '2020-11', '2020-11-27', a date, or an ISO timestamp -> 'YYYY-MM-DD'; None if not a date.
-
-    A partial date means its first day, or with `end` its last day (for last_seen).
-    """
-    if isinstance(value, date):
-        return value.isoformat()[:10]
-    if not isinstance(value, (str, int)):
-        return None
-    m = DATE.match(str(value).strip())
-    if not m:
-        return None
-    year = int(m.group(1))
-    month = int(m.group(2) or (12 if end else 1))
-    day = int(m.group(3)) if m.group(3) else (calendar.monthrange(year, month)[1] if end and 1 <= month <= 12 else 1)
-    try:
-        return date(year, month, day).isoformat()
-    except ValueError:
-        return None
 
 
 def split_list(text: str, sep: str) -> list[str]:

@@ -142,7 +142,7 @@ class _ClusterWriter:
         (software -> actor) links as pending entries "<source>|<other cluster's uuid>". The other
         cluster sits in another galaxy file, and which node it became (`attack:G0007` or
         `misp:<uuid>`) is only known once that file is loaded: the graph writer links pending
-        entries to whatever node carries that uuid (graph.store.ingest.link_clusters), in whichever
+        entries to whatever node carries that uuid (app.ingest.link_clusters), in whichever
         order the files come. Other relation types ("similar", "variant-of") are not followed."""
         label = nodes[0][0]
         wanted = {"Actor": ("uses", "uses_clusters"), "Tool": ("used-by", "used_by_clusters")}[label]

@@ -1,4 +1,4 @@
-"""The project's own incident-record format: YAML, JSON or CSV (see README, "Record format").
+"""The project's own incident-record format: YAML, JSON or CSV (docs/records.md).
 
 Parse and validate a whole file into one `Batch`; the first wrong record refuses the file
 with an error naming the file, the record and the field.
@@ -21,8 +21,9 @@ from graph.errors import ValidationError
 from graph.model import (ACTOR_KINDS, ADMIRALTY_RELIABILITY, AVAILABILITY, GROUP_ID, INFRA_KINDS,
                          SOFTWARE_ID, SOURCE_KINDS, STANCES, TECHNIQUE_ID, Batch, Ref, claim_key,
                          infrastructure_value, normalise_name, slug)
+from graph.seen_keys import SeenKeys
 from graph.store.writer import Prepared, prepare
-from loaders.common import Fields, SeenKeys, base_suffix, lines, open_text, parse_json_line, split_column
+from loaders.common import Fields, base_suffix, lines, open_text, parse_json_line, split_column
 
 KINDS = ("sources", "actors", "incidents", "claims")
 # The node each record of a kind defines (its key unique in the file).

@@ -1,6 +1,6 @@
 """STIX 2.0 and 2.1 bundles -> one Batch: MITRE ATT&CK (Enterprise, ICS, Mobile) and vendor bundles.
 
-What becomes what (see README, "STIX bundles and MITRE ATT&CK"):
+What becomes what (docs/loading.md, "Loading STIX, MITRE ATT&CK and MISP"):
 
     intrusion-set, threat-actor  -> Actor  `attack:<G-id>` (else `stix:<id>`), name and aliases -> Alias
     campaign                     -> Incident `attack:<C-id>` (else `stix:<id>`), first/last seen

@@ -66,7 +66,7 @@ def attack_techniques(directory: Path) -> tuple[Path, dict]:
 def load_seed_over_attack_techniques(db: GraphDB, directory: Path) -> dict:
     """An emptied graph holding `attack_techniques` and the seed story; returns the full bundle."""
     from graph.settings import SEED_DIR
-    from graph.store.ingest import load_paths
+    from app.ingest import load_paths
 
     path, data = attack_techniques(directory)
     schema.reset(db)

@@ -1,5 +1,5 @@
-"""Exports: one module per format, one registry, used by `attrib export` (app/cli_query.py),
-its --format choices and the app's export widget (app/exports/widget.py).
+"""Exports: one module per format, one registry, used by `attrib export` (app/cli/query.py),
+its --format choices and the app's export widget (app/web/export_widget.py).
 
 Every exporter is handed a `Job` (app/exports/base.py): the `graph.reads.subgraph.Subgraph` being
 exported (an incident's neighbourhood, a query's result, an actor's), the `Options` (title,

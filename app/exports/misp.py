@@ -1,7 +1,7 @@
 """MISP: one event JSON (`{"Event": ...}`, built offline with PyMISP's MISPEvent) per export,
 which MISP imports (Events > Import from... > MISP JSON) and loaders/misp.py reads back.
 
-What maps to what (README, "MISP events"):
+What maps to what (docs/exports.md, "MISP events"):
 
     the incident                 -> the event: info = its name, date = first seen, creator org "attrib"
     Infrastructure               -> attributes (domain, hostname, ip-dst, url, email, md5, sha1,

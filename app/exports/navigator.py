@@ -8,7 +8,7 @@
         every technique any of them uses; score = how many, metadata names which
 
 Sub-techniques sit under their parent, which is listed with `showSubtechniques`. The colours here
-are the ones the app's matrix view (app/matrix_view.py) draws.
+are the ones the app's matrix view (app/web/matrix_view.py) draws.
 """
 from __future__ import annotations
 

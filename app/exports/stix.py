@@ -1,6 +1,6 @@
 """STIX 2.1: one bundle for OpenCTI, MISP or any TAXII server, and back into attrib.
 
-What maps to what (README, "STIX 2.1 bundles"):
+What maps to what (docs/exports.md, "STIX 2.1 bundles"):
 
     Incident        -> campaign (a MISP event, `misp:` key: incident)
     Technique       -> attack-pattern with the ATT&CK external reference (kill chain = tactics)

@@ -10,10 +10,12 @@ import html
 import math
 import re
 
-import networkx as nx
-import numpy as np
+from typing import TYPE_CHECKING
 
-from graph.reads.subgraph import SubEdge, SubNode, Subgraph
+from graph.model import TLP_LEVELS  # noqa: F401 (the exporters take it from here)
+
+if TYPE_CHECKING:  # networkx and numpy load with the first layout (the CLI checks --tlp without them)
+    from graph.reads.subgraph import SubEdge, SubNode, Subgraph
 
 # kind -> (fill colour, shape, size); shapes are vis-network names, drawn alike in the SVG
 NODE_STYLES: dict[str, dict] = {
@@ -37,9 +39,6 @@ STANCE_LABELS = {"attributes": "attributes (claims the actor did it)",
                  "denies": "denies", "disputes": "disputes"}
 EDGE_COLOR = "#A6AEB8"
 
-# TLP 2.0 (FIRST): coloured text on black.
-TLP_LEVELS: dict[str, str] = {"clear": "#FFFFFF", "green": "#33FF00", "amber": "#FFC000",
-                              "amber+strict": "#FFC000", "red": "#FF2B2B"}
 
 FONT = "'DejaVu Sans', 'Liberation Sans', Arial, Helvetica, sans-serif"
 LAYOUT_SEED = 7
@@ -109,6 +108,8 @@ def layout(sub: Subgraph) -> dict[str, tuple[float, float]]:
     if len(ids) >= DENSE_LAYOUT_FROM:
         pos = _dense_spring(ids, edges, sub.focus, k, iterations=100)
     else:
+        import networkx as nx
+
         g = nx.Graph()
         g.add_nodes_from(ids)
         g.add_edges_from(edges)
@@ -127,6 +128,8 @@ def layout(sub: Subgraph) -> dict[str, tuple[float, float]]:
 def _dense_spring(ids: list[str], edges: list[tuple[str, str]], focus: str | None, k: float,
                   iterations: int) -> dict[str, tuple[float, float]]:
     """Fruchterman-Reingold on a dense adjacency matrix, all pairs at once (numpy only)."""
+    import numpy as np
+
     index = {node: i for i, node in enumerate(ids)}
     n = len(ids)
     adjacency = np.zeros((n, n))

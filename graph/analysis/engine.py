@@ -20,6 +20,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from graph.analysis import scoring
+from graph.analysis.resolve import resolve_actor
+from graph.dates import normalise_date
 from graph.errors import AttribError, NotFound
 from graph.store.db import GraphDB
 from graph.analysis.evidence import (CANDIDATE_KINDS, ClaimInfo, IncidentEvidence, Snapshot, incident_claims,
@@ -66,8 +68,6 @@ def snapshot(db: GraphDB, as_of: str | None = None) -> Snapshot:
 def normalise_as_of(as_of: str | None) -> str | None:
     """'2020' -> '2020-12-31', '2020-02' -> '2020-02-29': a partial date means its end, so
     "as of 2020" includes everything dated in 2020."""
-    from loaders.common import normalise_date
-
     if as_of is None or as_of == "":
         return None
     text = str(as_of).strip()
@@ -315,15 +315,6 @@ def _assess(snap: Snapshot, result: HypothesesResult, claim: ClaimInfo, others: 
         assessment.supports = [p for p in assessment.supports if p.kind not in ("source", "confidence")]
         assessment.weakens = [p for p in assessment.weakens if p.kind not in ("source", "confidence")]
     return assessment
-
-
-def resolve_actor(db: GraphDB, name: str) -> str:
-    from graph.analysis.resolve import resolve
-
-    found = resolve(db, name)["actors"]
-    if not found:
-        raise NotFound(f"no actor is called '{name}'", hint="try attrib resolve NAME, a key or an ATT&CK ID")
-    return found[0]["key"]
 
 
 def explain(db: GraphDB, incident: str, actor: str | None = None, as_of: str | None = None) -> Explanation:

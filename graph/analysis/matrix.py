@@ -1,6 +1,6 @@
 """Techniques on the ATT&CK matrix: what an incident and an actor share, or which of several actors
 use which technique. The one place behind the Navigator layer (app/exports/navigator.py) and the
-app's matrix view (app/matrix_view.py).
+app's matrix view (app/web/matrix_view.py).
 
     incident_vs_actor(db, incident, actor)  each of the incident's techniques "shared" (the actor's
                                             profile has it) or "incident" (it has not), scored by
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from graph import cypher
 from graph.analysis import engine
+from graph.analysis.resolve import resolve_actor
 from graph.analysis.scoring import Actor, Hypothesis, Profile
 from graph.model import TECHNIQUE_ID
 from graph.reads.subgraph import SubNode, Subgraph
@@ -144,7 +145,7 @@ def incident_vs_actor(db: GraphDB, incident: str, actor: str, as_of: str | None 
     """The incident's techniques against one actor's profile (see the module docstring)."""
     result = engine.hypotheses(db, incident, blind=True, as_of=as_of, top=0)
     ev = result.incident
-    actor_key = engine.resolve_actor(db, actor)
+    actor_key = resolve_actor(db, actor)
     snap = engine.snapshot(db, engine.normalise_as_of(as_of))
     info = snap.actors.get(actor_key)
     actor_name = info.name if info else actor_key
@@ -185,7 +186,7 @@ def compare_actors(db: GraphDB, actors: list[str], as_of: str | None = None) -> 
     profiles = snap.profiles()
     chosen: list[tuple[str, str]] = []
     for name in actors:
-        key = engine.resolve_actor(db, name)
+        key = resolve_actor(db, name)
         if key not in dict(chosen):
             info = snap.actors.get(key)
             chosen.append((key, info.name if info else key))
@@ -205,6 +206,6 @@ def compare_actors(db: GraphDB, actors: list[str], as_of: str | None = None) -> 
 def actors_subgraph(db: GraphDB, actors: list[str]) -> Subgraph:
     """The actors of a comparison as the subgraph an export is given (`attrib export --actors`)."""
     snap = engine.snapshot(db)
-    keys = list(dict.fromkeys(engine.resolve_actor(db, name) for name in actors))
+    keys = list(dict.fromkeys(resolve_actor(db, name) for name in actors))
     names = {k: snap.actors[k].name if k in snap.actors else k for k in keys}
     return Subgraph([SubNode(k, "Actor", k, names[k]) for k in keys], title=", ".join(names.values()))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 
 from graph import cypher
+from graph.errors import NotFound
 from graph.model import normalise_name
 from graph.store.db import GraphDB
 
@@ -64,6 +65,14 @@ def resolve(db: GraphDB, query: str) -> dict:
         del actor["_rank"]
         actor["name"] = actor["name"] or actor["key"]
     return {"query": query, "actors": actors}
+
+
+def resolve_actor(db: GraphDB, name: str) -> str:
+    """The key of the actor `name` denotes (the best of `resolve`); NotFound if none."""
+    found = resolve(db, name)["actors"]
+    if not found:
+        raise NotFound(f"no actor is called '{name}'", hint="try attrib resolve NAME, a key or an ATT&CK ID")
+    return found[0]["key"]
 
 
 def _replace_stubs(db: GraphDB, found: dict[str, dict]) -> None:

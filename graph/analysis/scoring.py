@@ -1,6 +1,6 @@
 """Scoring competing attribution hypotheses: pure Python, no database (graph.analysis.evidence feeds it).
 
-The model (README, "How the attribution engine scores"): for an incident I with evidence items
+The model (docs/engine.md): for an incident I with evidence items
 E and a candidate actor A with profile P_A (item -> how often A was seen with it), each item
 i in E contributes
 

@@ -262,7 +262,7 @@ def incident_subgraph(db: GraphDB, text: str, as_of: str | None = None) -> Subgr
 def actor_subgraph(db: GraphDB, text: str) -> Subgraph:
     """An actor's neighbourhood: its aliases, what it uses and targets, its sponsor, and every
     claim naming it with the incident and the source (the actor a name resolves to, best first)."""
-    from graph.analysis.engine import resolve_actor
+    from graph.analysis.resolve import resolve_actor
 
     key = resolve_actor(db, text)
 

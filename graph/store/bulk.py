@@ -28,7 +28,7 @@ from graph.settings import Settings
 from graph.store import schema
 from graph.store.db import connect
 from graph.store.server import LocalServer
-from loaders.common import SeenKeys
+from graph.seen_keys import SeenKeys
 
 ARRAY_DELIMITER = "\u001f"  # unit separator: never inside a name, key or source
 # Relationships that start at a node one record defines are streamed; the rest are merged.

@@ -3,7 +3,7 @@
 Stance: "attributes" (attributed to, linked to, was behind, suspected, accused ...), "denies"
 (denied, rejected the accusations, described the allegations as ...), "disputes" (disputed, cast
 doubt on, no evidence linking ...). Confidence: the estimative language of the sentence, by
-`ESTIMATIVE` (the README prints the table).
+`ESTIMATIVE` (docs/reports.md prints the table).
 """
 from __future__ import annotations
 

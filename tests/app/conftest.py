@@ -7,7 +7,7 @@ from playwright import sync_api as playwright
 
 from graph.settings import SEED_DIR
 from graph.store import schema
-from graph.store.ingest import load_paths
+from app.ingest import load_paths
 from tests.app.browser import CHROMIUM, CHROMIUM_ARGS, Recorder, start_app, stop_app
 from tests.conftest import system_tool
 

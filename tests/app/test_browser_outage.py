@@ -14,7 +14,7 @@ from graph.settings import SEED_DIR
 from tests.app.browser import PAGES, graph_frame, settle
 
 ERROR_WITHIN_S = 5.0
-# What the app and the CLI say when no server answers (graph/store/db.py, app/state.py).
+# What the app and the CLI say when no server answers (graph/store/db.py, app/web/state.py).
 UNREACHABLE = ("no Neo4j server is running", "Neo4j is not reachable", "stopped answering",
                "no Neo4j server answers")
 CLI_COMMANDS = [["stats"], ["init"], ["load", str(SEED_DIR)], ["hypotheses", "seed:astrazeneca-2020"],

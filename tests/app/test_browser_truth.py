@@ -29,7 +29,7 @@ BAD_FIELD = 'incidents:\n  - key: "test:bad-field"\n    name: "Bad field"\n    f
 def app_url(settings, session_db, tmp_path_factory):
     from graph.settings import SEED_DIR
     from graph.store import schema
-    from graph.store.ingest import load_paths
+    from app.ingest import load_paths
 
     schema.reset(session_db)
     report = load_paths(session_db, [shared_file("attack", "enterprise-attack-15.1.json.gz"),

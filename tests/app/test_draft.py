@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from graph.settings import SEED_DIR
 from graph.store import schema
-from graph.store.ingest import load_paths
+from app.ingest import load_paths
 from tests.app.test_pages import ENTRY
 from tests.conftest import REPO
 

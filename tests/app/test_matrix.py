@@ -9,12 +9,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.exports import navigator
-from app.matrix_view import matrix_html
+from app.web.matrix_view import matrix_html
 from graph.analysis import matrix
 from graph.store import schema
 from tests.conftest import load_seed_over_attack_techniques
 
-ENTRY = str(Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py")
+ENTRY = str(Path(__file__).resolve().parents[2] / "app" / "web" / "streamlit_app.py")
 
 
 @pytest.fixture(scope="module")

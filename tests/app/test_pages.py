@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from graph.store import schema
 
-ENTRY = str(Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py")
+ENTRY = str(Path(__file__).resolve().parents[2] / "app" / "web" / "streamlit_app.py")
 PAGES = ["views/workbench.py", "views/explore.py", "views/compare.py", "views/timeline.py",
          "views/load.py", "views/draft.py", "views/console.py"]
 

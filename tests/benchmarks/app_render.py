@@ -48,7 +48,7 @@ def prepare(args) -> dict:
     from graph.settings import SEED_DIR, load_settings
     from graph.store import schema
     from graph.store.db import connect
-    from graph.store.ingest import load_paths
+    from app.ingest import load_paths
 
     db = connect(load_settings())
     try:

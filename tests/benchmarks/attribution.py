@@ -1,7 +1,7 @@
 """Benchmark: blind attribution of ATT&CK campaigns through the real graph, against two baselines.
 
 1. Loads MITRE ATT&CK Enterprise v15.1 into an empty database through the project's loader
-   (graph.store.ingest.load_paths, exactly as `attrib load`).
+   (app.ingest.load_paths, exactly as `attrib load`).
 2. For every campaign with an `attributed-to` group (a Claim stated by src:mitre-attack), runs
    `graph.analysis.engine.hypotheses(db, campaign, blind=True)`: the claim about the campaign is ignored
    and the campaign is never part of any profile, so the group is ranked from its other
@@ -72,7 +72,7 @@ from graph.store import schema  # noqa: E402
 from graph.store.db import GraphDB  # noqa: E402
 from graph.analysis.evidence import (IncidentEvidence, RawItem, Snapshot, expand, incident_evidence, known,  # noqa: E402
                             merge, profile_part)
-from graph.store.ingest import load_paths  # noqa: E402
+from app.ingest import load_paths  # noqa: E402
 from bench_db import benchmark_db  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "attack"

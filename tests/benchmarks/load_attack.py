@@ -1,7 +1,7 @@
 """Benchmark: load MITRE ATT&CK Enterprise v15.1 into an empty database, through the real path.
 
 Parse (gzip, JSON, STIX -> rows) and write (one transaction, batched UNWIND + MERGE) are both
-timed, exactly as `attrib load` runs them (graph.store.ingest.load_paths). The schema is created
+timed, exactly as `attrib load` runs them (app.ingest.load_paths). The schema is created
 before the clock starts. The last line printed is JSON:
 
     {"seconds": ..., "objects_per_s": ..., "rows_per_s": ...}
@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from graph.store import schema  # noqa: E402
-from graph.store.ingest import load_paths  # noqa: E402
+from app.ingest import load_paths  # noqa: E402
 from bench_db import benchmark_db  # noqa: E402
 
 ENTERPRISE = REPO.parent / "shared" / "data" / "attack" / "enterprise-attack-15.1.json.gz"

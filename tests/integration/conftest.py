@@ -2,7 +2,7 @@ import pytest
 
 from graph.settings import SEED_DIR
 from graph.store import schema
-from graph.store.ingest import load_paths
+from app.ingest import load_paths
 
 
 def pytest_collection_modifyitems(items):

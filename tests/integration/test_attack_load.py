@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from graph.store import schema
-from graph.store.ingest import load_paths
+from app.ingest import load_paths
 from tests.conftest import shared_file
 from tests.unit.test_stix import newer_release
 

@@ -11,8 +11,9 @@ import pytest
 from app.cli import main
 from graph.errors import ValidationError
 from graph.settings import SEED_DIR
-from graph.store import backup, schema
-from graph.store.ingest import load_paths
+from app import backup
+from graph.store import schema
+from app.ingest import load_paths
 from tests.conftest import shared_file
 
 # One node with a property of every type Neo4j stores, so the logical format must keep types.

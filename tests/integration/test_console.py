@@ -261,9 +261,9 @@ def test_cli_query(seeded, cli_env, capsys, tmp_path):
 
 
 def _readme_console_commands() -> list[str]:
-    """The `attrib query` lines of the README's console section ([--json|--csv] spelled out)."""
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Saved queries and the read-only console", 1)[1].split("\n## ", 1)[0]
+    """The `attrib query` lines of the console page of the manual ([--json|--csv] spelled out)."""
+    page = (PROJECT_ROOT / "docs" / "console.md").read_text(encoding="utf-8")
+    section = page.split("# Saved queries and the read-only console", 1)[1].split("\n## ", 1)[0]
     lines = []
     for line in section.splitlines():
         line = line.split("  #")[0].strip()

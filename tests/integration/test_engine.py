@@ -11,7 +11,7 @@ from graph.analysis import engine, scoring
 from graph.errors import NotFound
 from graph.settings import SEED_DIR
 from graph.store import schema
-from graph.store.ingest import load_paths
+from app.ingest import load_paths
 
 AZ = "seed:astrazeneca-2020"
 

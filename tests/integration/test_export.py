@@ -18,7 +18,7 @@ from app.exports.style import legend_items
 from graph.reads.subgraph import incident_subgraph
 from graph.settings import SEED_DIR
 from graph.store import schema
-from graph.store.ingest import load_paths
+from app.ingest import load_paths
 
 XSS = '<img src=x onerror="window.__xss=1">'
 RECORDS = f"""

@@ -8,7 +8,7 @@ import yaml
 
 from app.cli import main
 from graph.settings import SEED_DIR
-from graph.store.ingest import load_paths
+from app.ingest import load_paths
 from tests.conftest import REPO, shared_file
 
 ARTICLE = REPO.parent / "shared" / "seed-article.txt"

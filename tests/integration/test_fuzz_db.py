@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, seed, settings, strategies as st
 
 from graph.store import schema
-from graph.store.ingest import load_paths
+from app.ingest import load_paths
 from tests.conftest import FIXTURES
 from tests.integration.test_backup import snapshot
 from tests.unit.test_fuzz import DOCUMENTS, FUZZ, SEED, SERIALISE, mutated_bytes, mutated_document, write

@@ -7,7 +7,7 @@ from pathlib import Path
 from app.cli import main
 from graph.settings import SEED_DIR
 from graph.store import schema
-from graph.store.ingest import load_paths
+from app.ingest import load_paths
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 

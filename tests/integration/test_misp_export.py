@@ -11,7 +11,7 @@ from app.cli import main
 from graph.reads.subgraph import incident_subgraph
 from graph.settings import SEED_DIR
 from graph.store import schema
-from graph.store.ingest import load_paths
+from app.ingest import load_paths
 
 
 

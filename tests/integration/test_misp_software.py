@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from graph.analysis import engine
-from graph.store.ingest import load_paths
+from app.ingest import load_paths
 
 UUID = "00000000-0000-4000-8000-{:012d}".format
 GROUP, LONELY, EGGS, FOO = UUID(1), UUID(2), UUID(3), UUID(4)

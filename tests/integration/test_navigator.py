@@ -15,7 +15,7 @@ from app.cli import main
 from app.exports import navigator
 from graph.analysis import matrix
 from graph.reads.subgraph import incident_subgraph
-from graph.store.ingest import load_paths
+from app.ingest import load_paths
 from tests.conftest import load_seed_over_attack_techniques, shared_file
 
 ICS = ("attack", "ics-attack-15.1.json")

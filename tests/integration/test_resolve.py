@@ -13,7 +13,7 @@ import pytest
 from app.cli import main
 from graph.analysis.resolve import resolve
 from graph.store import schema
-from graph.store.ingest import load_paths
+from app.ingest import load_paths
 from loaders.common import parse_json, read_text
 from tests.conftest import shared_file
 

@@ -15,7 +15,7 @@ from graph.reads import explore
 from graph.reads.subgraph import incident_subgraph
 from graph.settings import SEED_DIR
 from graph.store import schema
-from graph.store.ingest import load_paths
+from app.ingest import load_paths
 
 ROUND_TRIP = ["seed:astrazeneca-2020", "seed:wannacry-2017", "seed:li-dong-intrusions-2020",
               "seed:operation-dream-job-2020", "seed:sony-pictures-2014"]

@@ -13,7 +13,7 @@ import pytest
 
 from graph.model import Batch
 from graph.store import schema
-from graph.store.ingest import load_paths
+from app.ingest import load_paths
 from graph.store.writer import prepare, write_prepared
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.asof import check_as_of, default_as_of, not_scored_reason
+from app.web.asof import check_as_of, default_as_of, not_scored_reason
 from app.exports.style import DENSE_LAYOUT_FROM, MAX_DRAWN_NODES, declutter, layout
-from app.workbench_view import point_text
+from app.web.workbench_view import point_text
 from graph.analysis.scoring import Point
 from graph.reads.subgraph import SubEdge, SubNode, Subgraph, display_name, known_on
 

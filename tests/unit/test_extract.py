@@ -365,10 +365,10 @@ def test_draft_without_any_date_is_still_loadable(tmp_path):
     loads(draft, tmp_path)
 
 
-def test_readme_prints_the_estimative_table_as_the_code_has_it():
-    from tests.unit.test_docs import README
+def test_the_docs_print_the_estimative_table_as_the_code_has_it():
+    from tests.unit.test_docs import DOCS
 
-    rows = [(m.group(1), int(m.group(2))) for m in re.finditer(r"^\| ([a-z ]+) \| (\d+) \|$", README, re.M)]
+    rows = [(m.group(1), int(m.group(2))) for m in re.finditer(r"^\| ([a-z ]+) \| (\d+) \|$", DOCS["reports.md"], re.M)]
     assert rows == ESTIMATIVE
 
 
