@@ -32,6 +32,7 @@ REL_TYPES: dict[str, frozenset[tuple[str, str]]] = {
     # a state actor (kind "state") and the country it governs
     "STATE_OF": frozenset({("Actor", "Country")}),
     "SAME_AS": frozenset({("Actor", "Actor")}),
+    "MEMBER_OF": frozenset({("Actor", "Actor")}),    # a person and the group a source says it belongs to
     "SUBTECHNIQUE_OF": frozenset({("Technique", "Technique")}),
     "LOCATED_IN": frozenset({("Organization", "Country")}),
     "IN_SECTOR": frozenset({("Organization", "Sector")}),

@@ -31,7 +31,7 @@ OWN_LABEL = {"sources": "Source", "actors": "Actor", "incidents": "Incident", "c
 FIELDS = {
     "sources": ("key", "name", "kind", "reliability", "url", "description"),
     "actors": ("key", "name", "kind", "attack_id", "country", "sponsor", "aliases", "sources",
-               "description", "tools", "techniques", "targets", "same_as"),
+               "description", "tools", "techniques", "targets", "same_as", "member_of"),
     "incidents": ("key", "name", "first_seen", "last_seen", "description", "victims", "tools",
                   "techniques", "infrastructure", "sources"),
     "claims": ("incident", "actor", "source", "stance", "confidence", "date", "statement", "url"),
@@ -40,7 +40,8 @@ FIELDS = {
 CSV_COLUMNS = {
     "sources": FIELDS["sources"],
     "actors": ("key", "name", "kind", "attack_id", "country", "sponsor", "aliases", "sources",
-               "description", "tools", "techniques", "target_sectors", "target_countries", "same_as"),
+               "description", "tools", "techniques", "target_sectors", "target_countries", "same_as",
+               "member_of"),
     "incidents": ("key", "name", "first_seen", "last_seen", "description", "organizations", "sectors",
                   "countries", "tools", "techniques", "infrastructure", "sources"),
     "claims": FIELDS["claims"],
@@ -333,21 +334,26 @@ class _Builder:
         for target in (self._items(targets, "sectors", self._sector)
                        + self._items(targets, "countries", self._country_node)):
             self.batch.rel("TARGETS", actor, target, sources=sources)
-        self._same_as(f, key, sources)
+        self._same_as(f, key, sources, "same_as", "SAME_AS")
+        if f.data.get("member_of") and kind != "person":
+            raise f.error("member_of", f"only a person is a member of a group (this actor is a {kind})",
+                          hint="for two names of one group use same_as")
+        self._same_as(f, key, sources, "member_of", "MEMBER_OF")
 
-    def _same_as(self, f: Fields, key: str, sources: list[str]) -> None:
-        """`same_as`: actors the record's sources say are this same group. The nodes stay apart
-        (SAME_AS, with who says so); the engine weighs their evidence as one group's."""
-        others = [str(o).strip() for o in f.list("same_as", sep=self.sep)]
+    def _same_as(self, f: Fields, key: str, sources: list[str], field: str, rel: str) -> None:
+        """`same_as`: actors the record's sources say are this same group; `member_of`: the groups
+        they say this person belongs to. The nodes stay apart (SAME_AS / MEMBER_OF, with who says
+        so); the engine weighs their evidence as one group's."""
+        others = [str(o).strip() for o in f.list(field, sep=self.sep)]
         if others and not sources:
-            raise f.error("same_as", "says who? a same-group statement needs the record's sources",
-                          hint="add sources: [src:...] naming who says these actors are one group")
+            raise f.error(field, f"says who? a {field} statement needs the record's sources",
+                          hint="add sources: [src:...] naming who says so")
         for other in others:
             if not other or other == key:
-                raise f.error("same_as", f"{other!r} is not another actor's key",
-                              hint="list the keys of the other actors, e.g. same_as: [attack:G0032]")
-            self.batch.refs.append(Ref("Actor", other, f.record, "same_as"))
-            self.batch.rel("SAME_AS", ("Actor", key), ("Actor", other), sources=sources)
+                raise f.error(field, f"{other!r} is not another actor's key",
+                              hint=f"list the keys of the other actors, e.g. {field}: [attack:G0032]")
+            self.batch.refs.append(Ref("Actor", other, f.record, field))
+            self.batch.rel(rel, ("Actor", key), ("Actor", other), sources=sources)
 
     def _incidents(self, f: Fields) -> None:
         rules = RULES["incidents"]

@@ -8,7 +8,9 @@ ID that ATT&CK has revoked (a galaxy pointing at G0086, now part of G0094) is sh
 actor that carries the ID now.
 
 Ranking ("most likely first"):
-1. an exact actor key, then an exact external ID, then alias matches;
+1. an exact actor key, then an exact external ID, then the one actor whose own name holds the
+   query as a whole word or words ("Lazarus" -> Lazarus Group; only if exactly one name does),
+   then alias matches;
 2. among alias matches, the actor more independent sources give that name;
 3. then the actor whose own name it is;
 4. then an actor a curated dataset identifies (it has external IDs, e.g. an ATT&CK group);
@@ -47,6 +49,14 @@ def resolve(db: GraphDB, query: str) -> dict:
             shown = row["key"] if row["by_key"] else external_id
             for source in row["sources"] or [None]:
                 _add_via(actor, shown, source)
+    words = _words(text)
+    if words:
+        rows = [r for r in db.read(cypher.RESOLVE_BY_NAME_PART, {"part": text.casefold()})
+                if r["name"] and _within(words, _words(r["name"])) and _words(r["name"]) != words]
+        if len(rows) == 1:
+            actor = entry(rows[0], 1.5)
+            for source in rows[0]["sources"] or [None]:
+                _add_via(actor, f"{text} (a word of its name)", source)
     if alias_key:
         for row in db.read(cypher.RESOLVE_BY_ALIAS, {"alias": alias_key}):
             actor = entry(row, 2)
@@ -64,6 +74,15 @@ def resolve(db: GraphDB, query: str) -> dict:
         del actor["_rank"]
         actor["name"] = actor["name"] or actor["key"]
     return {"query": query, "actors": actors}
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.casefold())
+
+
+def _within(part: list[str], words: list[str]) -> bool:
+    """Is `part` a run of whole words of `words`?"""
+    return any(words[i:i + len(part)] == part for i in range(len(words) - len(part) + 1))
 
 
 def _replace_stubs(db: GraphDB, found: dict[str, dict]) -> None:

@@ -53,6 +53,32 @@ def test_blind_ranks_a_north_korean_group_first(seed_db):
     assert top.score > result.ranking[1].score
 
 
+def test_a_member_and_a_sponsor_are_weighed_through_the_group_not_as_rivals(seed_db, cli_env, capsys):
+    """WannaCry: Park Jin Hyok (a member of Lazarus Group per the DOJ) and North Korea (its sponsor)
+    are shown with the group, not ranked against it; claims naming either count for the group."""
+    for blind in (True, False):
+        result = engine.hypotheses(seed_db, "seed:wannacry-2017", blind=blind)
+        top = result.ranking[0]
+        assert top.actor.key == "attack:G0032", (blind, result.ranking[:3])
+        assert result.get("actor:park-jin-hyok") is None and result.get("state:KP") is None
+        assert top.actor.label == "Lazarus Group - incl. Park Jin Hyok, sponsored by North Korea"
+        wannacry = top.contribution("attack:S0366")
+        # the tool is known only from Park's own record: his evidence counts for the group, held by one candidate
+        assert wannacry.matched and wannacry.detail.startswith("in 1 of ")
+    claims = {c.name.split(" attributes it to ")[-1].split(" (")[0] for c in top.items if c.kind == "claim"}
+    assert {"Lazarus Group", "Park Jin Hyok"} <= claims
+    x = engine.explain(seed_db, "seed:wannacry-2017", actor="Park Jin Hyok")
+    doj = next(a for a in x.assessments if a.actor.key == "actor:park-jin-hyok")
+    assert doj.represented_by[0].actor.key == "attack:G0032"
+    overlap = next(p.text for p in doj.supports if p.kind == "overlap" and "WannaCry" in p.text)
+    assert "recorded on Park Jin Hyok (actor:park-jin-hyok, a member per src:us-doj)" in overlap
+    shown = cli_json(capsys, "hypotheses", "seed:wannacry-2017", "--blind")["hypotheses"][0]["actor"]
+    assert shown["members"] == ["Park Jin Hyok"] and shown["sponsored_by"] == ["North Korea"]
+    capsys.readouterr()
+    assert main(["hypotheses", "seed:wannacry-2017", "--blind"]) == 0
+    assert "- incl. Park Jin Hyok, sponsored by North Korea [attack:G0032]" in capsys.readouterr().out
+
+
 def test_explain_astrazeneca_supports_weakens_and_alternatives(seed_db):
     x = engine.explain(seed_db, "AstraZeneca")
     by_source = {a.claim.source: a for a in x.assessments}
@@ -93,7 +119,8 @@ def test_hypotheses_json_shape_and_contributions_add_up(seed_db, cli_env, capsys
         scores = [h["score"] for h in d["hypotheses"]]
         assert scores == sorted(scores, reverse=True)
         for h in d["hypotheses"]:
-            assert set(h["actor"]) == {"key", "name", "external_ids"}
+            assert {"key", "name", "external_ids"} <= set(h["actor"]) <= {"key", "name", "external_ids", "members",
+                                                                          "sponsored_by"}
             assert h["verdict"] in ("strong", "moderate", "weak", "inconsistent")
             assert h["score"] == pytest.approx(sum(i["contribution"] for i in h["items"]), abs=1e-9)
             for item in h["items"]:
