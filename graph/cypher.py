@@ -521,7 +521,7 @@ RETURN nodes, rels
 ENGINE_ACTORS = """
 MATCH (a:Actor)
 RETURN a.key AS key, coalesce(a.name, a.key) AS name, a.kind AS kind,
-       coalesce(a.external_ids, []) AS external_ids, a.created AS created,
+       coalesce(a.external_ids, []) AS external_ids, a.created AS created, coalesce(a.motives, []) AS motives,
        [(a)-[:SPONSORED_BY]->(c:Country) | c.key] AS sponsors,
        [(a)-[:STATE_OF]->(c:Country) | c.key] AS state_of,
        [(a)-[r:SAME_AS]-(b:Actor) | [b.key, coalesce(r.sources, []), coalesce(r.created, r.first_seen)]] AS same_as,
@@ -596,7 +596,7 @@ RETURN [(i)-[r:USED|TARGETED]->(x) | {_ITEM_ROW}] AS items
 ENGINE_INCIDENT = """
 MATCH (i:Incident {key: $key})
 RETURN i.key AS key, coalesce(i.name, i.key) AS name, coalesce(i.external_ids, []) AS external_ids,
-       i.first_seen AS first_seen, i.last_seen AS last_seen,
+       i.first_seen AS first_seen, i.last_seen AS last_seen, coalesce(i.hints, []) AS hints,
        [(i)-[r:USED|TARGETED]->(x) | """ + _ITEM_ROW + """] AS items
 """
 

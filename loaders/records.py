@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 
 from graph.countries import country_code, country_name
 from graph.errors import ValidationError
-from graph.model import (ACTOR_KINDS, ADMIRALTY_RELIABILITY, AVAILABILITY, GROUP_ID, INFRA_KINDS,
+from graph.model import (ACTOR_KINDS, ADMIRALTY_RELIABILITY, AVAILABILITY, GROUP_ID, INFRA_KINDS, MOTIVES,
                          SOFTWARE_ID, SOURCE_KINDS, STANCES, TECHNIQUE_ID, Batch, Ref, claim_key,
                          infrastructure_value, normalise_name, slug)
 from graph.store.writer import Prepared, prepare
@@ -33,7 +33,7 @@ FIELDS = {
     "actors": ("key", "name", "kind", "attack_id", "country", "sponsor", "aliases", "sources",
                "description", "tools", "techniques", "targets", "same_as", "member_of"),
     "incidents": ("key", "name", "first_seen", "last_seen", "description", "victims", "tools",
-                  "techniques", "infrastructure", "sources"),
+                  "techniques", "infrastructure", "sources", "hints"),
     "claims": ("incident", "actor", "source", "stance", "confidence", "date", "statement", "url"),
 }
 
@@ -43,7 +43,7 @@ CSV_COLUMNS = {
                "description", "tools", "techniques", "target_sectors", "target_countries", "same_as",
                "member_of"),
     "incidents": ("key", "name", "first_seen", "last_seen", "description", "organizations", "sectors",
-                  "countries", "tools", "techniques", "infrastructure", "sources"),
+                  "countries", "tools", "techniques", "infrastructure", "sources", "hints"),
     "claims": FIELDS["claims"],
 }
 CSV_LIST_SEP = ";"
@@ -368,7 +368,7 @@ class _Builder:
         incident = ("Incident", key)
         self.batch.node("Incident", key, name=rules["name"](f, "name"), first_seen=first_seen,
                         last_seen=last_seen, description=rules["description"](f, "description"),
-                        sources=sources)
+                        sources=sources, hints=self._hints(f) or None)
         seen = {"sources": sources, "first_seen": first_seen, "last_seen": last_seen}
         for source in sources:
             self.batch.rel("REPORTED_BY", incident, ("Source", source))
@@ -380,6 +380,39 @@ class _Builder:
                        + self._items(victims, "sectors", self._sector)
                        + self._items(victims, "countries", self._country_node)):
             self.batch.rel("TARGETED", incident, victim, **seen)
+
+    def _hints(self, f: Fields) -> list[str]:
+        """`hints`: what the report says of the actor without naming it, "origin:PK" (a country's
+        alpha-2 code, or "origin:state" for state-sponsored) or "motive:financial" (MOTIVES), or
+        {kind, value, text} with the sentence that says so. Stored as "kind:value<TAB>text"."""
+        out = []
+        for i, hint in enumerate(f.list("hints", sep=self.sep)):
+            where = f"hints[{i}]"
+            if isinstance(hint, dict):
+                unknown = set(hint) - {"kind", "value", "text"}
+                if unknown:
+                    raise f.error(where, f"unknown field(s) {', '.join(sorted(unknown))}",
+                                  hint="a hint has kind, value and text")
+                kind, value, text = hint.get("kind"), hint.get("value"), hint.get("text") or ""
+            else:
+                kind, _, value = str(hint).partition(":")
+                text = ""
+            if not isinstance(text, str):
+                raise f.error(where, "text: expected the sentence that gave the hint")
+            kind, value = str(kind or "").strip().casefold(), str(value or "").strip()
+            if kind == "origin":
+                code = "state" if value.casefold() == "state" else country_code(value)
+                if not code:
+                    raise f.error(where, f"'{value}' is not a country", hint="an alpha-2 code like PK, or 'state'")
+                value = code
+            elif kind == "motive":
+                value = value.casefold()
+                if value not in MOTIVES:
+                    raise f.error(where, f"'{value}' is not a motive", hint=f"one of {', '.join(MOTIVES)}")
+            else:
+                raise f.error(where, f"'{kind}' is not a hint kind", hint="origin:PK, origin:state or motive:financial")
+            out.append(f"{kind}:{value}\t{' '.join(text.split())}" if text.strip() else f"{kind}:{value}")
+        return out
 
     def _claims(self, f: Fields) -> None:
         rules = RULES["claims"]

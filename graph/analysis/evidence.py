@@ -70,6 +70,17 @@ class ActorInfo:
     same_as: tuple[tuple[str, tuple[str, ...], str | None], ...] = ()   # (actor, sources, date) per SAME_AS
     aliases: tuple[str, ...] = ()       # spellings
     member_of: tuple[tuple[str, tuple[str, ...], str | None], ...] = ()  # (group, sources, date) per MEMBER_OF
+    motives: tuple[str, ...] = ()       # graph.model.MOTIVES (a MISP cluster's incident types)
+
+    def attributes(self) -> list[Item]:
+        """What the actor is, as profile items: its sponsors' countries ("origin:KP"), any sponsor
+        at all ("origin:state"), its motives ("motive:financial")."""
+        from graph.countries import country_name
+
+        out = [make_item("origin", f"origin:{c}", f"origin {country_name(c) or c}") for c in self.sponsors]
+        if self.sponsors:
+            out.append(make_item("origin", "origin:state", "origin: a state sponsor"))
+        return out + [make_item("motive", f"motive:{m}", f"motive {m}") for m in self.motives]
 
     def actor(self, same_as: list[str] | None = None, members: list[str] | None = None,
               sponsors: list[str] | None = None) -> Actor:
@@ -438,7 +449,8 @@ class Snapshot:
                 r["key"], r["name"], r["kind"], tuple(r["external_ids"]), _date(r["created"]),
                 tuple(sorted(set(r["sponsors"]))), tuple(sorted(set(r["state_of"]))),
                 tuple(sorted((k, tuple(src), _date(created)) for k, src, created in r["same_as"])), tuple(names),
-                tuple(sorted((k, tuple(src), _date(created)) for k, src, created in r.get("member_of") or ())))
+                tuple(sorted((k, tuple(src), _date(created)) for k, src, created in r.get("member_of") or ())),
+                tuple(sorted(set(r.get("motives") or ()))))
         victims: dict[tuple, tuple] = {}    # organisations share few (sectors, countries) pairs: keep one of each
         orgs = {}
         for r in orgs_r:
@@ -486,8 +498,10 @@ class Snapshot:
         if actor:
             parts = self._cache.setdefault("own", {})
             if origin not in parts.setdefault(actor, {}):
-                parts[actor][origin] = profile_part(self.actor_items.get(actor, ()), self.links, origin,
-                                                    self.as_of_date)
+                part = profile_part(self.actor_items.get(actor, ()), self.links, origin, self.as_of_date)
+                for item in self.actors[actor].attributes() if actor in self.actors else ():
+                    part.add(item.key, 1.0, origin, item.kind)
+                parts[actor][origin] = part
             return parts[actor][origin]
         return self._kept("parts", origin, lambda: profile_part(self.source.incident(origin), self.links, origin,
                                                                  self.as_of_date))
@@ -563,8 +577,11 @@ class Snapshot:
 
     def sponsor_names(self, actor: str) -> list[str]:
         """The states that sponsor this candidate, by name (a country without a state actor by its code)."""
+        from graph.countries import country_name
+
         states = {c: self.actors[s].name for s in self.states_of(actor) for c in self.actors[s].state_of}
-        return sorted(states.get(c, c) for c in self.actors[actor].sponsors) if actor in self.actors else []
+        return sorted(states.get(c) or country_name(c) or c for c in self.actors[actor].sponsors) \
+            if actor in self.actors else []
 
     def members(self, actor: str) -> list[str]:
         """The actors whose evidence counts for this candidate: itself first, then the others a
@@ -734,8 +751,26 @@ def incident_evidence(db: GraphDB, key: str, snap: "Snapshot", as_of: str | None
         return None
     r = rows[0]
     raw = [_raw(x, snap.orgs) for x in r["items"]]
+    items = expand(raw, snap.links, as_of)
     return IncidentEvidence(r["key"], r["name"], list(r["external_ids"]), _date(r["first_seen"]),
-                            _date(r["last_seen"]), expand(raw, snap.links, as_of))
+                            _date(r["last_seen"]), items + hint_items(r.get("hints") or ()))
+
+
+def hint_items(hints: Iterable[str]) -> list[Item]:
+    """An incident's origin and motive hints ("origin:PK<TAB>the sentence that gave it", the
+    record's `hints`) as evidence items about what the actor is, each named with its sentence."""
+    from graph.countries import country_name
+
+    out: dict[str, Item] = {}
+    for hint in sorted(hints):
+        key, _, text = str(hint).partition("\t")
+        kind, _, value = key.partition(":")
+        if kind not in ("origin", "motive") or not value or key in out:
+            continue
+        what = ("a state sponsor" if value == "state" else country_name(value) or value) if kind == "origin" else value
+        said = f' (the report: "{text.strip()}")' if text.strip() else ""
+        out[key] = make_item(kind, key, f"{kind} {what}{said}")
+    return list(out.values())
 
 
 def incident_claims(db: GraphDB, key: str) -> list[ClaimInfo]:

@@ -9,8 +9,8 @@ actor that carries the ID now.
 
 Ranking ("most likely first"):
 1. an exact actor key, then an exact external ID, then the one actor whose own name holds the
-   query as a whole word or words ("Lazarus" -> Lazarus Group; only if exactly one name does),
-   then alias matches;
+   query as a whole word or words ("Lazarus" -> Lazarus Group; only if exactly one name does and
+   no actor has the query as its own name), then alias matches;
 2. among alias matches, the actor more independent sources give that name;
 3. then the actor whose own name it is;
 4. then an actor a curated dataset identifies (it has external IDs, e.g. an ATT&CK group);
@@ -49,20 +49,20 @@ def resolve(db: GraphDB, query: str) -> dict:
             shown = row["key"] if row["by_key"] else external_id
             for source in row["sources"] or [None]:
                 _add_via(actor, shown, source)
-    words = _words(text)
-    if words:
-        rows = [r for r in db.read(cypher.RESOLVE_BY_NAME_PART, {"part": text.casefold()})
-                if r["name"] and _within(words, _words(r["name"])) and _words(r["name"]) != words]
-        if len(rows) == 1:
-            actor = entry(rows[0], 1.5)
-            for source in rows[0]["sources"] or [None]:
-                _add_via(actor, f"{text} (a word of its name)", source)
     if alias_key:
         for row in db.read(cypher.RESOLVE_BY_ALIAS, {"alias": alias_key}):
             actor = entry(row, 2)
             spelling = _spelling(text, row["spellings"])
             for source in row["sources"] or [None]:
                 _add_via(actor, spelling, source)
+    words = _words(text)
+    if words and not any(a["name"] and normalise_name(a["name"]) == alias_key for a in found.values()):
+        rows = [r for r in db.read(cypher.RESOLVE_BY_NAME_PART, {"part": text.casefold()})
+                if r["name"] and _within(words, _words(r["name"]))]
+        if len(rows) == 1:
+            actor = entry(rows[0], 1.5)
+            for source in rows[0]["sources"] or [None]:
+                _add_via(actor, f"{text} (a word of its name)", source)
 
     _replace_stubs(db, found)
     nameless = [k for k, a in found.items() if not a["name"]]

@@ -96,6 +96,10 @@ KIND_WEIGHTS = {
     "organization": 0.3,
     "sector": 0.2,
     "country": 0.2,
+    # what the actor is (its sponsor's country, "origin:state" for any sponsor; its motives): on an
+    # actor from its SPONSORED_BY and `motives`, on an incident from its report's hints; not fitted
+    "origin": 0.5,
+    "motive": 0.3,
 }
 
 # Claims (outside blind mode): a claim counts at most CLAIM_MAX (log 20: "strong"), scaled by
@@ -227,7 +231,8 @@ def make_item(kind: str, key: str, name: str | None, availability: str | None = 
 # for decides how telling one shared technique is, not how many countries it targets.
 FAMILIES = {"tool": "software", "technique": "technique", "technique-parent": "technique",
             "technique-implied": "technique", "infrastructure": "infrastructure",
-            "organization": "victim", "sector": "victim", "country": "victim"}
+            "organization": "victim", "sector": "victim", "country": "victim",
+            "origin": "attribute", "motive": "attribute"}
 
 
 @dataclass

@@ -333,3 +333,54 @@ def test_same_as_from_a_record_file_pools_the_group(db, tmp_path):
     assert pooled.get("actor:crimson") is None and pooled.ranking[0].actor.key == "actor:red"
     assert all(c.matched for c in pooled.ranking[0].items if c.kind == "tool")
     engine.clear_cache()
+
+
+MISP_ACTORS = {"type": "threat-actor", "name": "Threat Actor", "values": [
+    {"uuid": "11111111-1111-4111-8111-111111111111", "value": "Tide Walker",
+     "meta": {"country": "PK", "cfr-suspected-victims": ["India", "Afghanistan"],
+              "cfr-target-category": ["Government", "Military"], "cfr-type-of-incident": ["Espionage"]}},
+    {"uuid": "22222222-2222-4222-8222-222222222222", "value": "Sand Harrier",
+     "meta": {"country": "IR", "cfr-suspected-victims": ["India"], "cfr-target-category": ["Government"],
+              "cfr-type-of-incident": ["Espionage"]}}]}
+MISP_TOOLS = {"type": "malpedia", "name": "Malpedia", "values": [
+    {"uuid": "33333333-3333-4333-8333-333333333333", "value": "TideRAT",
+     "related": [{"dest-uuid": "11111111-1111-4111-8111-111111111111", "type": "used-by"}]}]}
+MISP_WORLD = textwrap.dedent("""
+    sources:
+      - {key: "src:v", name: Vendor, kind: vendor, reliability: B}
+    actors:
+      - {key: "actor:red", name: Red, kind: group, sponsor: CN, targets: {countries: [IN]},
+         techniques: [T1566.001, T1059.001, T1105], tools: [{name: RedRAT, availability: custom}]}
+      - {key: "actor:blue", name: Blue, kind: group, techniques: [T1566.001, T1190, T1105]}
+    incidents:
+      - {key: "x:tide", name: Tide report, first_seen: 2024, sources: ["src:v"],
+         victims: {countries: [IN], sectors: [government]}, techniques: [T1566.001],
+         tools: [{name: TideRAT, key: "misp:33333333-3333-4333-8333-333333333333"}],
+         hints: [{kind: origin, value: PK, text: "The intrusion set is assessed as Pakistan-linked."},
+                 "motive:espionage"]}
+    """)
+
+
+def test_a_misp_only_actor_with_matching_victims_software_and_origin_ranks_first(db, tmp_path):
+    engine.clear_cache()
+    (tmp_path / "threat-actor.json").write_text(json.dumps(MISP_ACTORS))
+    (tmp_path / "malpedia.json").write_text(json.dumps(MISP_TOOLS))
+    load(db, tmp_path / "threat-actor.json", tmp_path / "malpedia.json")
+    load_text(db, tmp_path / "world.yaml", MISP_WORLD)
+    result = engine.hypotheses(db, "x:tide", blind=True)
+    top = result.ranking[0]
+    assert top.actor.key == "misp:11111111-1111-4111-8111-111111111111", result.ranking[:3]
+    assert top.actor.label == "Tide Walker - sponsored by Pakistan"
+    matched = {c.key: c for c in top.items if c.matched}
+    assert {"misp:33333333-3333-4333-8333-333333333333", "IN", "sector:government", "origin:PK",
+            "motive:espionage"} <= set(matched)
+    # the hint is explained with the sentence that gave it
+    assert 'the report: "The intrusion set is assessed as Pakistan-linked."' in matched["origin:PK"].name
+    assert matched["misp:33333333-3333-4333-8333-333333333333"].contribution >= scoring.SPECIFIC
+    # the other MISP-only actor (Iran, same victims) carries evidence too, and is below
+    harrier = result.get("misp:22222222-2222-4222-8222-222222222222")
+    assert harrier is not None and harrier.rank > 1 and not harrier.contribution("origin:PK").matched
+    x = engine.explain(db, "x:tide", actor="Tide Walker")
+    overlaps = [p.text for p in x.hypothetical.supports if p.kind == "overlap"]
+    assert any("TideRAT" in t and "known to use or target it" in t for t in overlaps), overlaps
+    engine.clear_cache()
