@@ -58,6 +58,7 @@ import math
 import random
 import re
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -707,7 +708,19 @@ def main() -> int:
     ap.add_argument("--forward", action="store_true",
                     help="forward in time: profiles as ATT&CK knew them at each cut, cases that came later; "
                          "calibration and open set (instead of the pseudo and ICS validation)")
+    ap.add_argument("--reports", action="store_true",
+                    help="end to end on real reports (AnnoCTR, names masked): draft -> load -> rank "
+                         "(attribution_reports.py); with --reuse, the drafts a previous run loaded")
+    ap.add_argument("--cases", type=Path, default=Path(tempfile.gettempdir()) / "attrib-report-cases.json",
+                    help="--reports: where the drafted cases are listed (for --reuse)")
     args = ap.parse_args()
+    if args.reports:
+        from attribution_reports import reports_main
+
+        with benchmark_db() as (db, _settings):
+            result = reports_main(db, args.reuse, args.cases, log)
+        print(json.dumps(result))
+        return 0
     if not args.file.exists():
         log(f"missing {args.file}")
         return 2
