@@ -15,10 +15,12 @@ from loaders.reports.places import country_mentions
 # "<country>-linked", "-nexus", ... ("Pakistan-linked", "North Korea-nexus", "pro-Russian")
 _LINK_WORDS = r"(?:linked|nexus|aligned|based|backed|sponsored|affiliated|attributed|connected|tied|origin)\b"
 _LINKED = re.compile(r"^\s?[-\u2010\u2011]\s?" + _LINK_WORDS, re.I)
-_HYPHENATED = re.compile(r"((?:[A-Z][\w.]*\s)?[A-Z][\w.]*)[-\u2010\u2011]" + _LINK_WORDS
-                         + r"|\b[Pp]ro[-\u2010\u2011]([A-Z]\w+)")
+_HYPHENATED = re.compile(r"((?:[A-Z][\w.]*\s)?[A-Z][\w.]*)[-\u2010\u2011](" + _LINK_WORDS
+                         + r")|\b[Pp]ro[-\u2010\u2011]([A-Z]\w+)")
+# "-based" and the like say where anything sits ("U.S.-based enterprises"): a hint only before who acted
+_PLACE_WORDS = ("based", "origin", "connected", "tied")
 # an adjective followed by who acted ("Iranian hackers", "North Korean state-sponsored group")
-_ACTOR_NOUN = re.compile(r"^\s+(?:(?:state|government|military)[- ](?:sponsored|backed|linked)\s+|nation[- ]state\s+|"
+_ACTOR_NOUN = re.compile(r"^(?:\s+(?!hackers?\b|actors?\b|groups?\b)[\w-]+){0,2}?\s+(?:(?:state|government|military)[- ](?:sponsored|backed|linked)\s+|nation[- ]state\s+|"
                          r"cyber[- ]?espionage\s+|intelligence\s+|threat\s+)?"
                          r"(?:hackers?|actors?|threat actors?|groups?|APTs?|operators?|adversar(?:y|ies)|"
                          r"intrusion sets?|attackers?|crews?|gangs?|cyberspies|spies|clusters?|campaigns?)\b", re.I)
@@ -51,7 +53,9 @@ def hints_in(sentence: str) -> list[Hint]:
             cue = sentence[m.start:m.end + (linked or actor).end()]
             found.setdefault(f"origin:{m.code}", Hint(f"origin:{m.code}", cue.strip(), sentence))
     for m in _HYPHENATED.finditer(sentence):
-        named = country_mentions(m.group(1) or m.group(2))
+        if m.group(2) and m.group(2).casefold() in _PLACE_WORDS and not _ACTOR_NOUN.match(sentence[m.end():]):
+            continue
+        named = country_mentions(m.group(1) or m.group(3))
         if named:
             code = named[-1].code
             found.setdefault(f"origin:{code}", Hint(f"origin:{code}", m.group(0), sentence))

@@ -128,7 +128,10 @@ def _own_urls(bundle: dict) -> dict[str, set[str]]:
     return urls, objects
 
 
-def rank_cases(db: GraphDB, cases: list[dict], log) -> dict:
+def rank_cases(db: GraphDB, cases: list[dict], log, model=None) -> dict:
+    """Top-1/3/5 and MRR per part (engine, engine on ATT&CK-only evidence, inverse frequency), the
+    unknown actor's share of first places, how often the true group beats the unknown actor, and
+    the engine's calibration; `model` an open-set model other than the one in use."""
     from attribution import outcome, calibration, read_bundle, report_items  # the forward part's helpers
 
     snap = engine.snapshot(db)
@@ -159,9 +162,14 @@ def rank_cases(db: GraphDB, cases: list[dict], log) -> dict:
                                                                   and (i.kind != "tool" or i.key.startswith("attack:"))])):
             ranking, unknown = scoring.rank_hypotheses(items, profiles, actors)
             o = outcome(ranking, unknown, truth)
-            named, p_unknown = o.probabilities()
+            named, p_unknown = o.probabilities(model)
             row[name] = {"rank": o.rank, "unknown_first": bool(ranking) and p_unknown >= max(named[:1] or [0]),
-                         "outcome": o}
+                         "truth_beats_unknown": o.truth is not None and named[o.truth] > p_unknown, "outcome": o}
+        # the open set: the same case with its group removed (the unknown actor is then right)
+        ranking, unknown = scoring.rank_hypotheses(ev.items, {k: p for k, p in profiles.items() if k != truth},
+                                                   {k: a for k, a in actors.items() if k != truth})
+        named, p_unknown = outcome(ranking, unknown, None).probabilities(model)
+        row["removed"] = {"unknown_first": p_unknown >= max(named[:1] or [0]), "outcome": outcome(ranking, unknown, None)}
         sets = {k: set(p.counts) for k, p in profiles.items()}
         row["idf"] = {"rank": scoring.rank_of(truth, scoring.idf_scores({i.key for i in ev.items}, sets))
                       if truth in sets else len(sets) + 1}
@@ -171,10 +179,15 @@ def rank_cases(db: GraphDB, cases: list[dict], log) -> dict:
         figures = {}
         for name in ("engine", "attack_only", "idf"):
             figures[name] = scoring.summarise([r[name]["rank"] for r in rows])
-            if name != "idf":
-                figures[name]["unknown_first"] = round(sum(r[name]["unknown_first"] for r in rows) / len(rows), 3) \
-                    if rows else None
-        figures["calibration"] = calibration([r["engine"]["outcome"] for r in rows])
+            if name != "idf" and rows:
+                for share in ("unknown_first", "truth_beats_unknown"):
+                    figures[name][share] = round(sum(r[name][share] for r in rows) / len(rows), 3)
+        if rows:
+            figures["engine"]["removed_unknown_first"] = round(sum(r["removed"]["unknown_first"] for r in rows)
+                                                               / len(rows), 3)
+        figures["calibration"] = calibration([r["engine"]["outcome"] for r in rows], model)
+        figures["calibration_with_removed"] = calibration([r[k]["outcome"] for r in rows for k in ("engine", "removed")],
+                                                          model)
         figures["ranks"] = [r["engine"]["rank"] for r in rows]
         out[part] = figures
         log(f"  {part}: {len(rows)} reports; engine {figures['engine']}; ATT&CK-only evidence "

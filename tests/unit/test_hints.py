@@ -15,6 +15,7 @@ from loaders.reports.hints import hints_in
     ("Pro-Russian hacktivists claimed the outage.", {"origin:RU", "motive:hacktivism"}),
     ("A financially motivated crew deployed ransomware.", {"motive:financial"}),
     ("The cluster ran a cyber espionage campaign.", {"motive:espionage"}),
+    ("The Iran-based operators reused the implant.", {"origin:IR"}),
 ])
 def test_hints_in_a_sentence(sentence, values):
     found = hints_in(sentence)
@@ -26,6 +27,7 @@ def test_hints_in_a_sentence(sentence, values):
     "Attackers targeted Japanese firms and users in Germany.",     # victims, not the actor's origin
     "The lure mentioned Microsoft-linked domains.",                 # not a country
     "North Korea denied the accusation.",                           # a party, no hint words
+    "Several New Zealand-based enterprises reported outages.",      # "-based" says where the victims sit
 ])
 def test_no_hint(sentence):
     assert hints_in(sentence) == []
