@@ -445,8 +445,10 @@ class Snapshot:
                         names.append(sp)
                 entry = aliases.setdefault(alias_key, (tuple(spellings), set()))
                 entry[1].add(r["key"])
+            # a stub another source made for an ID the graph's ATT&CK lacks has no name: its best alias
+            name = r["name"] if r["name"] != r["key"] or not names else names[0]
             actors[r["key"]] = ActorInfo(
-                r["key"], r["name"], r["kind"], tuple(r["external_ids"]), _date(r["created"]),
+                r["key"], name, r["kind"], tuple(r["external_ids"]), _date(r["created"]),
                 tuple(sorted(set(r["sponsors"]))), tuple(sorted(set(r["state_of"]))),
                 tuple(sorted((k, tuple(src), _date(created)) for k, src, created in r["same_as"])), tuple(names),
                 tuple(sorted((k, tuple(src), _date(created)) for k, src, created in r.get("member_of") or ())),

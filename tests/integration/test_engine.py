@@ -341,7 +341,9 @@ MISP_ACTORS = {"type": "threat-actor", "name": "Threat Actor", "values": [
               "cfr-target-category": ["Government", "Military"], "cfr-type-of-incident": ["Espionage"]}},
     {"uuid": "22222222-2222-4222-8222-222222222222", "value": "Sand Harrier",
      "meta": {"country": "IR", "cfr-suspected-victims": ["India"], "cfr-target-category": ["Government"],
-              "cfr-type-of-incident": ["Espionage"]}}]}
+              "cfr-type-of-incident": ["Espionage"]}},
+    {"uuid": "44444444-4444-4444-8444-444444444444", "value": "Quiet Heron",
+     "meta": {"refs": ["https://attack.mitre.org/groups/G1999/"]}}]}
 MISP_TOOLS = {"type": "malpedia", "name": "Malpedia", "values": [
     {"uuid": "33333333-3333-4333-8333-333333333333", "value": "TideRAT",
      "related": [{"dest-uuid": "11111111-1111-4111-8111-111111111111", "type": "used-by"}]}]}
@@ -380,6 +382,8 @@ def test_a_misp_only_actor_with_matching_victims_software_and_origin_ranks_first
     # the other MISP-only actor (Iran, same victims) carries evidence too, and is below
     harrier = result.get("misp:22222222-2222-4222-8222-222222222222")
     assert harrier is not None and harrier.rank > 1 and not harrier.contribution("origin:PK").matched
+    # a cluster naming an ATT&CK ID the graph's ATT&CK lacks: a stub without a name, shown by the cluster's
+    assert engine.snapshot(db).actors["attack:G1999"].name == "Quiet Heron"
     x = engine.explain(db, "x:tide", actor="Tide Walker")
     overlaps = [p.text for p in x.hypothetical.supports if p.kind == "overlap"]
     assert any("TideRAT" in t and "known to use or target it" in t for t in overlaps), overlaps
