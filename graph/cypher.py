@@ -521,7 +521,8 @@ RETURN nodes, rels
 ENGINE_ACTORS = """
 MATCH (a:Actor)
 RETURN a.key AS key, coalesce(a.name, a.key) AS name, a.kind AS kind,
-       coalesce(a.external_ids, []) AS external_ids, a.created AS created, coalesce(a.motives, []) AS motives,
+       coalesce(a.external_ids, []) AS external_ids, a.created AS created,
+       coalesce(a.motives, []) AS motives,
        [(a)-[:SPONSORED_BY]->(c:Country) | c.key] AS sponsors,
        [(a)-[:STATE_OF]->(c:Country) | c.key] AS state_of,
        [(a)-[r:SAME_AS]-(b:Actor) | [b.key, coalesce(r.sources, []), coalesce(r.created, r.first_seen)]] AS same_as,

@@ -275,7 +275,8 @@ class OriginNames(Mapping):
 
         def node(key: str) -> str:
             info = snap.actors[key]
-            member = sorted({s for group, srcs, _ in info.member_of for s in srcs if snap.same_group().get(group, group) == actor})
+            member = sorted({s for group, srcs, _ in info.member_of for s in srcs
+                             if snap.same_group().get(group, group) == actor})
             if info.kind == "person" and snap.same_group().get(key) == actor:
                 return f"{info.name} ({key}, a member per {', '.join(member) or 'a source'})"
             sources = sorted({s for other, srcs, _ in info.same_as for s in srcs

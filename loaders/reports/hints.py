@@ -20,7 +20,8 @@ _HYPHENATED = re.compile(r"((?:[A-Z][\w.]*\s)?[A-Z][\w.]*)[-\u2010\u2011](" + _L
 # "-based" and the like say where anything sits ("U.S.-based enterprises"): a hint only before who acted
 _PLACE_WORDS = ("based", "origin", "connected", "tied")
 # an adjective followed by who acted ("Iranian hackers", "North Korean state-sponsored group")
-_ACTOR_NOUN = re.compile(r"^(?:\s+(?!hackers?\b|actors?\b|groups?\b)[\w-]+){0,2}?\s+(?:(?:state|government|military)[- ](?:sponsored|backed|linked)\s+|nation[- ]state\s+|"
+_ACTOR_NOUN = re.compile(r"^(?:\s+(?!hackers?\b|actors?\b|groups?\b)[\w-]+){0,2}?\s+"
+                         r"(?:(?:state|government|military)[- ](?:sponsored|backed|linked)\s+|nation[- ]state\s+|"
                          r"cyber[- ]?espionage\s+|intelligence\s+|threat\s+)?"
                          r"(?:hackers?|actors?|threat actors?|groups?|APTs?|operators?|adversar(?:y|ies)|"
                          r"intrusion sets?|attackers?|crews?|gangs?|cyberspies|spies|clusters?|campaigns?)\b", re.I)

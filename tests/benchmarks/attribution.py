@@ -41,12 +41,16 @@ what moving the model's intercept trades (`trade`). The open-set model is refitt
 one report out (closed cases plus each with its group removed) and printed, with its figures on
 leave one report out and the tuning cut only.
 
+With --reports, end to end on real reports instead (tests/benchmarks/attribution_reports.py):
+AnnoCTR reports with their group's names masked, drafted, loaded and ranked blind, held out by
+document, beside the engine on ATT&CK-only evidence and inverse frequency.
+
 The last line printed is one JSON object. It deletes everything in the database it runs
 against: by default the local test instance (ATTRIB_TEST_INSTANCE, started if needed and
 stopped again); with NEO4J_URI set it refuses a non-empty database unless
 ATTRIB_TEST_ALLOW_RESET=1.
 
-    ATTRIB_TEST_INSTANCE=test python tests/benchmarks/attribution.py [--reuse] [--no-ics] [--forward]
+    ATTRIB_TEST_INSTANCE=test python tests/benchmarks/attribution.py [--reuse] [--no-ics] [--forward] [--reports]
 """
 from __future__ import annotations
 

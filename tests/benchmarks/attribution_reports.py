@@ -117,15 +117,14 @@ def build(db: GraphDB, cases_path: Path, log) -> list[dict]:
     return cases
 
 
-def _own_urls(bundle: dict) -> dict[str, set[str]]:
-    """group key -> {(citation name, url)} of the reports its `uses` relationships cite."""
-    objects = {o["id"]: o for o in bundle["objects"]}
-    urls = {}
+def citation_urls(bundle: dict) -> dict[str, str]:
+    """Citation name -> its URL (lower case), from every object's external references."""
+    urls: dict[str, str] = {}
     for o in bundle["objects"]:
         for ref in o.get("external_references", []):
             if ref.get("url") and ref.get("source_name"):
                 urls.setdefault(ref["source_name"], ref["url"].casefold())
-    return urls, objects
+    return urls
 
 
 def rank_cases(db: GraphDB, cases: list[dict], log, model=None) -> dict:
@@ -134,9 +133,9 @@ def rank_cases(db: GraphDB, cases: list[dict], log, model=None) -> dict:
     the engine's calibration; `model` an open-set model other than the one in use."""
     from attribution import outcome, calibration, read_bundle, report_items  # the forward part's helpers
 
-    snap = engine.snapshot(db)
+    snap: Snapshot = engine.snapshot(db)
     by_report = report_items(KNOWLEDGE[0])
-    urls, _ = _own_urls(read_bundle(KNOWLEDGE[0]))
+    urls = citation_urls(read_bundle(KNOWLEDGE[0]))
     parts = {"dev": [], "held_out": []}
     excluded = 0
     for case in cases:
@@ -169,7 +168,8 @@ def rank_cases(db: GraphDB, cases: list[dict], log, model=None) -> dict:
         ranking, unknown = scoring.rank_hypotheses(ev.items, {k: p for k, p in profiles.items() if k != truth},
                                                    {k: a for k, a in actors.items() if k != truth})
         named, p_unknown = outcome(ranking, unknown, None).probabilities(model)
-        row["removed"] = {"unknown_first": p_unknown >= max(named[:1] or [0]), "outcome": outcome(ranking, unknown, None)}
+        row["removed"] = {"unknown_first": p_unknown >= max(named[:1] or [0]),
+                          "outcome": outcome(ranking, unknown, None)}
         sets = {k: set(p.counts) for k, p in profiles.items()}
         row["idf"] = {"rank": scoring.rank_of(truth, scoring.idf_scores({i.key for i in ev.items}, sets))
                       if truth in sets else len(sets) + 1}
@@ -186,8 +186,8 @@ def rank_cases(db: GraphDB, cases: list[dict], log, model=None) -> dict:
             figures["engine"]["removed_unknown_first"] = round(sum(r["removed"]["unknown_first"] for r in rows)
                                                                / len(rows), 3)
         figures["calibration"] = calibration([r["engine"]["outcome"] for r in rows], model)
-        figures["calibration_with_removed"] = calibration([r[k]["outcome"] for r in rows for k in ("engine", "removed")],
-                                                          model)
+        figures["calibration_with_removed"] = calibration(
+            [r[k]["outcome"] for r in rows for k in ("engine", "removed")], model)
         figures["ranks"] = [r["engine"]["rank"] for r in rows]
         out[part] = figures
         log(f"  {part}: {len(rows)} reports; engine {figures['engine']}; ATT&CK-only evidence "
