@@ -467,6 +467,14 @@ RETURN a.key AS key, a.name AS name, coalesce(a.external_ids, []) AS external_id
        coalesce(al.spellings, []) AS spellings, coalesce(r.sources, []) AS sources
 """
 
+# Actors whose own name contains a text (lower case): the resolver keeps those where it is a
+# whole word or words of the name ("Lazarus" in "Lazarus Group").
+RESOLVE_BY_NAME_PART = """
+MATCH (a:Actor) WHERE toLower(a.name) CONTAINS $part
+RETURN a.key AS key, a.name AS name, coalesce(a.external_ids, []) AS external_ids,
+       coalesce(a.sources, []) AS sources
+"""
+
 # The actor with this key, and every actor that carries this external ID (G0032).
 RESOLVE_BY_KEY_OR_ID = """
 MATCH (a:Actor {key: $key})
@@ -514,9 +522,11 @@ ENGINE_ACTORS = """
 MATCH (a:Actor)
 RETURN a.key AS key, coalesce(a.name, a.key) AS name, a.kind AS kind,
        coalesce(a.external_ids, []) AS external_ids, a.created AS created,
+       coalesce(a.motives, []) AS motives,
        [(a)-[:SPONSORED_BY]->(c:Country) | c.key] AS sponsors,
        [(a)-[:STATE_OF]->(c:Country) | c.key] AS state_of,
        [(a)-[r:SAME_AS]-(b:Actor) | [b.key, coalesce(r.sources, []), coalesce(r.created, r.first_seen)]] AS same_as,
+       [(a)-[r:MEMBER_OF]->(b:Actor) | [b.key, coalesce(r.sources, []), coalesce(r.created, r.first_seen)]] AS member_of,
        [(al:Alias)-[r:NAMES]->(a) | [al.key, coalesce(al.spellings, [al.key]),
                                      size(coalesce(r.sources, []))]] AS aliases
 """
@@ -587,7 +597,7 @@ RETURN [(i)-[r:USED|TARGETED]->(x) | {_ITEM_ROW}] AS items
 ENGINE_INCIDENT = """
 MATCH (i:Incident {key: $key})
 RETURN i.key AS key, coalesce(i.name, i.key) AS name, coalesce(i.external_ids, []) AS external_ids,
-       i.first_seen AS first_seen, i.last_seen AS last_seen,
+       i.first_seen AS first_seen, i.last_seen AS last_seen, coalesce(i.hints, []) AS hints,
        [(i)-[r:USED|TARGETED]->(x) | """ + _ITEM_ROW + """] AS items
 """
 

@@ -32,6 +32,7 @@ REL_TYPES: dict[str, frozenset[tuple[str, str]]] = {
     # a state actor (kind "state") and the country it governs
     "STATE_OF": frozenset({("Actor", "Country")}),
     "SAME_AS": frozenset({("Actor", "Actor")}),
+    "MEMBER_OF": frozenset({("Actor", "Actor")}),    # a person and the group a source says it belongs to
     "SUBTECHNIQUE_OF": frozenset({("Technique", "Technique")}),
     "LOCATED_IN": frozenset({("Organization", "Country")}),
     "IN_SECTOR": frozenset({("Organization", "Sector")}),
@@ -41,9 +42,13 @@ REL_TYPES: dict[str, frozenset[tuple[str, str]]] = {
 # every other property is overwritten by the latest load.
 LIST_PROPS = ("sources", "external_ids", "spellings", "tactics", "refs", "tags", "platforms", "aliases",
               # MISP galaxy cluster uuids on a node, and its links to other clusters not yet resolved
-              "clusters", "uses_clusters", "used_by_clusters")
+              "clusters", "uses_clusters", "used_by_clusters",
+              # an actor's motives (MOTIVES), an incident's origin/motive hints read from its report
+              "motives", "hints")
 
 STANCES = ("attributes", "denies", "disputes")
+# What an actor is after (Actor `motives`, a report's motive hints): one small vocabulary
+MOTIVES = ("espionage", "financial", "sabotage", "hacktivism", "influence")
 ACTOR_KINDS = ("group", "state", "person")
 SOURCE_KINDS = ("news", "vendor", "government", "dataset", "researcher", "community", "other")
 AVAILABILITY = ("custom", "commodity", "public", "leaked")

@@ -50,6 +50,11 @@ GALAXY_TAG = re.compile(r'^misp-galaxy:([A-Za-z0-9_.-]+)="(.*)"$')
 SPONSOR_FIELDS = ("country", "cfr-suspected-state-sponsor")
 VICTIM_FIELDS = ("cfr-suspected-victims",)
 SECTOR_FIELDS = ("cfr-target-category", "targeted-sector")
+# cfr-type-of-incident -> the actor's `motives` (graph.model.MOTIVES); other types are skipped
+INCIDENT_TYPE_MOTIVES = {"espionage": "espionage", "financial theft": "financial", "extortion": "financial",
+                         "business email compromise": "financial", "sabotage": "sabotage",
+                         "denial of service": "hacktivism", "defacement": "hacktivism",
+                         "information operations": "influence"}
 # A galaxy is curated by the MISP community with references for most clusters: Admiralty C
 # ("fairly reliable"), below a curated dataset such as ATT&CK (B).
 GALAXY_RELIABILITY = "C"
@@ -206,6 +211,17 @@ class _ClusterWriter:
                 for actor in actors:
                     self.batch.rel("TARGETS", actor, ("Sector", key), sources=[self.source])
 
+        motives = []
+        for text in _list(meta.get("cfr-type-of-incident")):
+            motive = INCIDENT_TYPE_MOTIVES.get(text.strip().casefold()) if isinstance(text, str) else None
+            if motive:
+                motives.append(motive)
+            else:
+                self.batch.skip("'cfr-type-of-incident' entries that are no motive")
+        if motives:
+            for actor in actors:
+                self.batch.node(actor[0], actor[1], motives=sorted(set(motives)))
+
     def _country(self, code: str) -> None:
         self.batch.node("Country", code, name=country_name(code))
 
@@ -250,7 +266,7 @@ def galaxy_from_document(path: Path, data: Any) -> Batch:
         if description is not None and not isinstance(description, str):
             raise ValidationError(file, f"expected text, got {type(description).__name__}", record=record,
                                   field="description")
-        for field in ("synonyms", "refs") + SPONSOR_FIELDS + VICTIM_FIELDS + SECTOR_FIELDS:
+        for field in ("synonyms", "refs", "cfr-type-of-incident") + SPONSOR_FIELDS + VICTIM_FIELDS + SECTOR_FIELDS:
             if isinstance(meta.get(field), dict):
                 raise ValidationError(file, "expected text or a list of text", record=record,
                                       field=f"meta.{field}")

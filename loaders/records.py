@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 
 from graph.countries import country_code, country_name
 from graph.errors import ValidationError
-from graph.model import (ACTOR_KINDS, ADMIRALTY_RELIABILITY, AVAILABILITY, GROUP_ID, INFRA_KINDS,
+from graph.model import (ACTOR_KINDS, ADMIRALTY_RELIABILITY, AVAILABILITY, GROUP_ID, INFRA_KINDS, MOTIVES,
                          SOFTWARE_ID, SOURCE_KINDS, STANCES, TECHNIQUE_ID, Batch, Ref, claim_key,
                          infrastructure_value, normalise_name, slug)
 from graph.seen_keys import SeenKeys
@@ -32,18 +32,19 @@ OWN_LABEL = {"sources": "Source", "actors": "Actor", "incidents": "Incident", "c
 FIELDS = {
     "sources": ("key", "name", "kind", "reliability", "url", "description"),
     "actors": ("key", "name", "kind", "attack_id", "country", "sponsor", "aliases", "sources",
-               "description", "tools", "techniques", "targets", "same_as"),
+               "description", "tools", "techniques", "targets", "same_as", "member_of"),
     "incidents": ("key", "name", "first_seen", "last_seen", "description", "victims", "tools",
-                  "techniques", "infrastructure", "sources"),
+                  "techniques", "infrastructure", "sources", "hints"),
     "claims": ("incident", "actor", "source", "stance", "confidence", "date", "statement", "url"),
 }
 
 CSV_COLUMNS = {
     "sources": FIELDS["sources"],
     "actors": ("key", "name", "kind", "attack_id", "country", "sponsor", "aliases", "sources",
-               "description", "tools", "techniques", "target_sectors", "target_countries", "same_as"),
+               "description", "tools", "techniques", "target_sectors", "target_countries", "same_as",
+               "member_of"),
     "incidents": ("key", "name", "first_seen", "last_seen", "description", "organizations", "sectors",
-                  "countries", "tools", "techniques", "infrastructure", "sources"),
+                  "countries", "tools", "techniques", "infrastructure", "sources", "hints"),
     "claims": FIELDS["claims"],
 }
 CSV_LIST_SEP = ";"
@@ -334,21 +335,26 @@ class _Builder:
         for target in (self._items(targets, "sectors", self._sector)
                        + self._items(targets, "countries", self._country_node)):
             self.batch.rel("TARGETS", actor, target, sources=sources)
-        self._same_as(f, key, sources)
+        self._same_as(f, key, sources, "same_as", "SAME_AS")
+        if f.data.get("member_of") and kind != "person":
+            raise f.error("member_of", f"only a person is a member of a group (this actor is a {kind})",
+                          hint="for two names of one group use same_as")
+        self._same_as(f, key, sources, "member_of", "MEMBER_OF")
 
-    def _same_as(self, f: Fields, key: str, sources: list[str]) -> None:
-        """`same_as`: actors the record's sources say are this same group. The nodes stay apart
-        (SAME_AS, with who says so); the engine weighs their evidence as one group's."""
-        others = [str(o).strip() for o in f.list("same_as", sep=self.sep)]
+    def _same_as(self, f: Fields, key: str, sources: list[str], field: str, rel: str) -> None:
+        """`same_as`: actors the record's sources say are this same group; `member_of`: the groups
+        they say this person belongs to. The nodes stay apart (SAME_AS / MEMBER_OF, with who says
+        so); the engine weighs their evidence as one group's."""
+        others = [str(o).strip() for o in f.list(field, sep=self.sep)]
         if others and not sources:
-            raise f.error("same_as", "says who? a same-group statement needs the record's sources",
-                          hint="add sources: [src:...] naming who says these actors are one group")
+            raise f.error(field, f"says who? a {field} statement needs the record's sources",
+                          hint="add sources: [src:...] naming who says so")
         for other in others:
             if not other or other == key:
-                raise f.error("same_as", f"{other!r} is not another actor's key",
-                              hint="list the keys of the other actors, e.g. same_as: [attack:G0032]")
-            self.batch.refs.append(Ref("Actor", other, f.record, "same_as"))
-            self.batch.rel("SAME_AS", ("Actor", key), ("Actor", other), sources=sources)
+                raise f.error(field, f"{other!r} is not another actor's key",
+                              hint=f"list the keys of the other actors, e.g. {field}: [attack:G0032]")
+            self.batch.refs.append(Ref("Actor", other, f.record, field))
+            self.batch.rel(rel, ("Actor", key), ("Actor", other), sources=sources)
 
     def _incidents(self, f: Fields) -> None:
         rules = RULES["incidents"]
@@ -363,7 +369,7 @@ class _Builder:
         incident = ("Incident", key)
         self.batch.node("Incident", key, name=rules["name"](f, "name"), first_seen=first_seen,
                         last_seen=last_seen, description=rules["description"](f, "description"),
-                        sources=sources)
+                        sources=sources, hints=self._hints(f) or None)
         seen = {"sources": sources, "first_seen": first_seen, "last_seen": last_seen}
         for source in sources:
             self.batch.rel("REPORTED_BY", incident, ("Source", source))
@@ -375,6 +381,39 @@ class _Builder:
                        + self._items(victims, "sectors", self._sector)
                        + self._items(victims, "countries", self._country_node)):
             self.batch.rel("TARGETED", incident, victim, **seen)
+
+    def _hints(self, f: Fields) -> list[str]:
+        """`hints`: what the report says of the actor without naming it, "origin:PK" (a country's
+        alpha-2 code, or "origin:state" for state-sponsored) or "motive:financial" (MOTIVES), or
+        {kind, value, text} with the sentence that says so. Stored as "kind:value<TAB>text"."""
+        out = []
+        for i, hint in enumerate(f.list("hints", sep=self.sep)):
+            where = f"hints[{i}]"
+            if isinstance(hint, dict):
+                unknown = set(hint) - {"kind", "value", "text"}
+                if unknown:
+                    raise f.error(where, f"unknown field(s) {', '.join(sorted(unknown))}",
+                                  hint="a hint has kind, value and text")
+                kind, value, text = hint.get("kind"), hint.get("value"), hint.get("text") or ""
+            else:
+                kind, _, value = str(hint).partition(":")
+                text = ""
+            if not isinstance(text, str):
+                raise f.error(where, "text: expected the sentence that gave the hint")
+            kind, value = str(kind or "").strip().casefold(), str(value or "").strip()
+            if kind == "origin":
+                code = "state" if value.casefold() == "state" else country_code(value)
+                if not code:
+                    raise f.error(where, f"'{value}' is not a country", hint="an alpha-2 code like PK, or 'state'")
+                value = code
+            elif kind == "motive":
+                value = value.casefold()
+                if value not in MOTIVES:
+                    raise f.error(where, f"'{value}' is not a motive", hint=f"one of {', '.join(MOTIVES)}")
+            else:
+                raise f.error(where, f"'{kind}' is not a hint kind", hint="origin:PK, origin:state or motive:financial")
+            out.append(f"{kind}:{value}\t{' '.join(text.split())}" if text.strip() else f"{kind}:{value}")
+        return out
 
     def _claims(self, f: Fields) -> None:
         rules = RULES["claims"]

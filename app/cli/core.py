@@ -207,7 +207,7 @@ def print_blind_view(db, incident: str) -> None:
     result = engine.hypotheses(db, incident, blind=True, top=3)
     print(f"\nBlind mode, {result.incident.name}: ignoring every claim about it, the evidence points to")
     for h in result.hypotheses:
-        print(f"    #{h.rank}  {h.score:+.2f}  {scoring.percent(h.probability):>4}  {h.verdict:<12} {h.actor.name}")
+        print(f"    #{h.rank}  {h.score:+.2f}  {scoring.percent(h.probability):>4}  {h.verdict:<12} {h.actor.label}")
     print(f"        {result.unknown.score:+.2f}  {scoring.percent(result.unknown.probability):>4}  "
           f"{result.unknown.verdict:<12} an actor the graph does not know")
     print(f"(why: attrib explain {incident}; attrib hypotheses {incident} --blind)")

@@ -57,14 +57,13 @@ def point_text(point) -> str:
 
 def _aka(actor) -> str:
     """The actor's other names ('ZINC, Diamond Sleet, HIDDEN COBRA and 37 more'), '' if none."""
-    shown = scoring.display(actor)
-    return shown[len(actor.name) + len(" (aka "):-1] if shown != actor.name else ""
+    return scoring.other_names(actor)
 
 
 def hypothesis_rows(result) -> list[dict]:
     """Ranked hypotheses, then the unknown actor (score 0 by definition). The name stands alone
     and the other names come last, so a narrow table cuts the aliases, never the name."""
-    rows = [{"rank": str(h.rank), "actor": h.actor.name, "key": h.actor.key,
+    rows = [{"rank": str(h.rank), "actor": h.actor.label, "key": h.actor.key,
              "score": round(h.score, 3), "probability": scoring.percent(h.probability), "verdict": h.verdict,
              "evidence items": str(sum(1 for c in h.items if c.kind not in ("prior", "claim"))),
              "claims counted": str(sum(1 for c in h.items if c.kind == "claim")), "also known as": _aka(h.actor)}

@@ -194,7 +194,7 @@ def rank(snap: Snapshot, evidence: IncidentEvidence, claims: list[ClaimInfo] | N
     extra = _claim_items(snap, claims, set(profiles)) if claims else None
     for key in extra or {}:
         profiles.setdefault(key, Profile())
-    actors = {k: snap.actors[k].actor(snap.members(k)[1:]) for k in profiles}
+    actors = {k: snap.hypothesis_actor(k) for k in profiles}
     return rank_hypotheses(evidence.items, profiles, actors, extra, stats=snap.stats(profiles))
 
 
@@ -275,6 +275,10 @@ class OriginNames(Mapping):
 
         def node(key: str) -> str:
             info = snap.actors[key]
+            member = sorted({s for group, srcs, _ in info.member_of for s in srcs
+                             if snap.same_group().get(group, group) == actor})
+            if info.kind == "person" and snap.same_group().get(key) == actor:
+                return f"{info.name} ({key}, a member per {', '.join(member) or 'a source'})"
             sources = sorted({s for other, srcs, _ in info.same_as for s in srcs
                               if snap.same_group().get(other) == actor})
             per = f", the same group per {', '.join(sources)}" if sources else ", the same group per a source"

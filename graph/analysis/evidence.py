@@ -69,11 +69,25 @@ class ActorInfo:
     state_of: tuple[str, ...] = ()      # countries (STATE_OF), for kind "state"
     same_as: tuple[tuple[str, tuple[str, ...], str | None], ...] = ()   # (actor, sources, date) per SAME_AS
     aliases: tuple[str, ...] = ()       # spellings
+    member_of: tuple[tuple[str, tuple[str, ...], str | None], ...] = ()  # (group, sources, date) per MEMBER_OF
+    motives: tuple[str, ...] = ()       # graph.model.MOTIVES (a MISP cluster's incident types)
 
-    def actor(self, same_as: list[str] | None = None) -> Actor:
-        """As a hypothesis; `same_as`: the other nodes whose evidence counts for it."""
+    def attributes(self) -> list[Item]:
+        """What the actor is, as profile items: its sponsors' countries ("origin:KP"), any sponsor
+        at all ("origin:state"), its motives ("motive:financial")."""
+        from graph.countries import country_name
+
+        out = [make_item("origin", f"origin:{c}", f"origin {country_name(c) or c}") for c in self.sponsors]
+        if self.sponsors:
+            out.append(make_item("origin", "origin:state", "origin: a state sponsor"))
+        return out + [make_item("motive", f"motive:{m}", f"motive {m}") for m in self.motives]
+
+    def actor(self, same_as: list[str] | None = None, members: list[str] | None = None,
+              sponsors: list[str] | None = None) -> Actor:
+        """As a hypothesis; `same_as`: the other nodes whose evidence counts for it; `members`,
+        `sponsors`: the names of the persons weighed through it and of its sponsoring states."""
         return Actor(self.key, self.name, self.kind or "group", list(self.external_ids), list(self.aliases),
-                     list(same_as or []))
+                     list(same_as or []), list(members or []), list(sponsors or []))
 
 
 @dataclass
@@ -431,10 +445,14 @@ class Snapshot:
                         names.append(sp)
                 entry = aliases.setdefault(alias_key, (tuple(spellings), set()))
                 entry[1].add(r["key"])
+            # a stub another source made for an ID the graph's ATT&CK lacks has no name: its best alias
+            name = r["name"] if r["name"] != r["key"] or not names else names[0]
             actors[r["key"]] = ActorInfo(
-                r["key"], r["name"], r["kind"], tuple(r["external_ids"]), _date(r["created"]),
+                r["key"], name, r["kind"], tuple(r["external_ids"]), _date(r["created"]),
                 tuple(sorted(set(r["sponsors"]))), tuple(sorted(set(r["state_of"]))),
-                tuple(sorted((k, tuple(src), _date(created)) for k, src, created in r["same_as"])), tuple(names))
+                tuple(sorted((k, tuple(src), _date(created)) for k, src, created in r["same_as"])), tuple(names),
+                tuple(sorted((k, tuple(src), _date(created)) for k, src, created in r.get("member_of") or ())),
+                tuple(sorted(set(r.get("motives") or ()))))
         victims: dict[tuple, tuple] = {}    # organisations share few (sectors, countries) pairs: keep one of each
         orgs = {}
         for r in orgs_r:
@@ -482,8 +500,10 @@ class Snapshot:
         if actor:
             parts = self._cache.setdefault("own", {})
             if origin not in parts.setdefault(actor, {}):
-                parts[actor][origin] = profile_part(self.actor_items.get(actor, ()), self.links, origin,
-                                                    self.as_of_date)
+                part = profile_part(self.actor_items.get(actor, ()), self.links, origin, self.as_of_date)
+                for item in self.actors[actor].attributes() if actor in self.actors else ():
+                    part.add(item.key, 1.0, origin, item.kind)
+                parts[actor][origin] = part
             return parts[actor][origin]
         return self._kept("parts", origin, lambda: profile_part(self.source.incident(origin), self.links, origin,
                                                                  self.as_of_date))
@@ -534,8 +554,36 @@ class Snapshot:
                         todo.extend(links[key] - group)
                 head = min(group, key=lambda k: (-self._part("USES", k).size, k))
                 out.update({k: head for k in group})
+            # a person a source says is a member of a candidate group is weighed through that group
+            # (the first such group, by key, if sources name several)
+            for key in sorted(candidates):
+                if self.actors[key].kind != "person" or key in out:
+                    continue
+                groups = sorted(out.get(g, g) for g, _sources, date in self.actors[key].member_of
+                                if g in candidates and self.actors[g].kind != "person" and known(date, self.as_of_date))
+                if groups:
+                    out[key] = groups[0]
+                    out.setdefault(groups[0], groups[0])
             self._cache["same_group"] = out
         return self._cache["same_group"]
+
+    def hypothesis_actor(self, actor: str) -> Actor:
+        """A candidate as a hypothesis: the other nodes of its group, its members and sponsors."""
+        others = self.members(actor)[1:]
+        return self.actors[actor].actor([k for k in others if self.actors[k].kind != "person"],
+                                        self.member_names(actor), self.sponsor_names(actor))
+
+    def member_names(self, actor: str) -> list[str]:
+        """The persons weighed through this candidate (MEMBER_OF its group), by name."""
+        return sorted(self.actors[k].name for k in self.members(actor)[1:] if self.actors[k].kind == "person")
+
+    def sponsor_names(self, actor: str) -> list[str]:
+        """The states that sponsor this candidate, by name (a country without a state actor by its code)."""
+        from graph.countries import country_name
+
+        states = {c: self.actors[s].name for s in self.states_of(actor) for c in self.actors[s].state_of}
+        return sorted(states.get(c) or country_name(c) or c for c in self.actors[actor].sponsors) \
+            if actor in self.actors else []
 
     def members(self, actor: str) -> list[str]:
         """The actors whose evidence counts for this candidate: itself first, then the others a
@@ -642,7 +690,11 @@ class Snapshot:
             for p in full.values():
                 self._cache["tally"].add(p)
         base = self._cache["tally"]
-        n, df, totals, holders = base.n, {}, base.totals.copy(), base.holders.copy()
+        # a person weighed through his group is still one of the actors the evidence could have come
+        # from: N counts him (the group's items are not diluted: df counts the group's profile once)
+        persons = sum(1 for k, head in self.same_group().items()
+                      if k != head and self.actors[k].kind == "person" and self._part("USES", k).size)
+        n, df, totals, holders = base.n + persons, {}, base.totals.copy(), base.holders.copy()
         for key, p in full.items():
             q = profiles.get(key)
             if q is p:
@@ -701,8 +753,26 @@ def incident_evidence(db: GraphDB, key: str, snap: "Snapshot", as_of: str | None
         return None
     r = rows[0]
     raw = [_raw(x, snap.orgs) for x in r["items"]]
+    items = expand(raw, snap.links, as_of)
     return IncidentEvidence(r["key"], r["name"], list(r["external_ids"]), _date(r["first_seen"]),
-                            _date(r["last_seen"]), expand(raw, snap.links, as_of))
+                            _date(r["last_seen"]), items + hint_items(r.get("hints") or ()))
+
+
+def hint_items(hints: Iterable[str]) -> list[Item]:
+    """An incident's origin and motive hints ("origin:PK<TAB>the sentence that gave it", the
+    record's `hints`) as evidence items about what the actor is, each named with its sentence."""
+    from graph.countries import country_name
+
+    out: dict[str, Item] = {}
+    for hint in sorted(hints):
+        key, _, text = str(hint).partition("\t")
+        kind, _, value = key.partition(":")
+        if kind not in ("origin", "motive") or not value or key in out:
+            continue
+        what = ("a state sponsor" if value == "state" else country_name(value) or value) if kind == "origin" else value
+        said = f' (the report: "{text.strip()}")' if text.strip() else ""
+        out[key] = make_item(kind, key, f"{kind} {what}{said}")
+    return list(out.values())
 
 
 def incident_claims(db: GraphDB, key: str) -> list[ClaimInfo]:

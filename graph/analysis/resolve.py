@@ -8,7 +8,9 @@ ID that ATT&CK has revoked (a galaxy pointing at G0086, now part of G0094) is sh
 actor that carries the ID now.
 
 Ranking ("most likely first"):
-1. an exact actor key, then an exact external ID, then alias matches;
+1. an exact actor key, then an exact external ID, then the one actor whose own name holds the
+   query as a whole word or words ("Lazarus" -> Lazarus Group; only if exactly one name does and
+   no actor has the query as its own name), then alias matches;
 2. among alias matches, the actor more independent sources give that name;
 3. then the actor whose own name it is;
 4. then an actor a curated dataset identifies (it has external IDs, e.g. an ATT&CK group);
@@ -54,6 +56,14 @@ def resolve(db: GraphDB, query: str) -> dict:
             spelling = _spelling(text, row["spellings"])
             for source in row["sources"] or [None]:
                 _add_via(actor, spelling, source)
+    words = _words(text)
+    if words and not any(a["name"] and normalise_name(a["name"]) == alias_key for a in found.values()):
+        rows = [r for r in db.read(cypher.RESOLVE_BY_NAME_PART, {"part": text.casefold()})
+                if r["name"] and _within(words, _words(r["name"]))]
+        if len(rows) == 1:
+            actor = entry(rows[0], 1.5)
+            for source in rows[0]["sources"] or [None]:
+                _add_via(actor, f"{text} (a word of its name)", source)
 
     _replace_stubs(db, found)
     nameless = [k for k, a in found.items() if not a["name"]]
@@ -73,6 +83,15 @@ def resolve_actor(db: GraphDB, name: str) -> str:
     if not found:
         raise NotFound(f"no actor is called '{name}'", hint="try attrib resolve NAME, a key or an ATT&CK ID")
     return found[0]["key"]
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.casefold())
+
+
+def _within(part: list[str], words: list[str]) -> bool:
+    """Is `part` a run of whole words of `words`?"""
+    return any(words[i:i + len(part)] == part for i in range(len(words) - len(part) + 1))
 
 
 def _replace_stubs(db: GraphDB, found: dict[str, dict]) -> None:

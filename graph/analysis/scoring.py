@@ -96,6 +96,10 @@ KIND_WEIGHTS = {
     "organization": 0.3,
     "sector": 0.2,
     "country": 0.2,
+    # what the actor is (its sponsor's country, "origin:state" for any sponsor; its motives): on an
+    # actor from its SPONSORED_BY and `motives`, on an incident from its report's hints; not fitted
+    "origin": 0.5,
+    "motive": 0.3,
 }
 
 # Claims (outside blind mode): a claim counts at most CLAIM_MAX (log 20: "strong"), scaled by
@@ -227,7 +231,8 @@ def make_item(kind: str, key: str, name: str | None, availability: str | None = 
 # for decides how telling one shared technique is, not how many countries it targets.
 FAMILIES = {"tool": "software", "technique": "technique", "technique-parent": "technique",
             "technique-implied": "technique", "infrastructure": "infrastructure",
-            "organization": "victim", "sector": "victim", "country": "victim"}
+            "organization": "victim", "sector": "victim", "country": "victim",
+            "origin": "attribute", "motive": "attribute"}
 
 
 @dataclass
@@ -351,11 +356,24 @@ class Actor:
     external_ids: list[str] = field(default_factory=list)
     aliases: list[str] = field(default_factory=list)
     same_as: list[str] = field(default_factory=list)   # other nodes of the same group whose evidence counts
+    members: list[str] = field(default_factory=list)   # persons weighed through it (MEMBER_OF), by name
+    sponsors: list[str] = field(default_factory=list)  # its sponsoring states, by name
+
+    @property
+    def label(self) -> str:
+        """'Lazarus Group - incl. Park Jin Hyok, sponsored by North Korea'."""
+        parts = ([f"incl. {', '.join(self.members)}"] if self.members else []) + \
+                ([f"sponsored by {', '.join(self.sponsors)}"] if self.sponsors else [])
+        return f"{self.name} - {', '.join(parts)}" if parts else self.name
 
     def to_dict(self) -> dict:
         d = {"key": self.key, "name": self.name, "external_ids": list(self.external_ids)}
         if self.same_as:
             d["same_as"] = list(self.same_as)
+        if self.members:
+            d["members"] = list(self.members)
+        if self.sponsors:
+            d["sponsored_by"] = list(self.sponsors)
         return d
 
 
@@ -607,12 +625,19 @@ STANCE_VERBS = {"attributes": "attributes it to", "denies": "denies involvement 
                 "disputes": "disputes that it was"}
 
 
-def display(actor: Actor, aliases: int | None = 3) -> str:
-    """'Lazarus Group (aka ZINC, Diamond Sleet, HIDDEN COBRA)'; aliases=None shows them all."""
+def other_names(actor: Actor, aliases: int | None = 3) -> str:
+    """'ZINC, Diamond Sleet, HIDDEN COBRA and 37 more', '' without other names; aliases=None: all."""
     names = [a for a in actor.aliases if a.casefold() != actor.name.casefold()]
     shown = names if aliases is None else names[:aliases]
     more = f" and {len(names) - len(shown)} more" if len(shown) < len(names) else ""
-    return f"{actor.name} (aka {', '.join(shown)}{more})" if names else actor.name
+    return f"{', '.join(shown)}{more}"
+
+
+def display(actor: Actor, aliases: int | None = 3) -> str:
+    """'Lazarus Group (aka ZINC, Diamond Sleet, HIDDEN COBRA) - incl. Park Jin Hyok, sponsored by
+    North Korea'; aliases=None shows them all."""
+    names = other_names(actor, aliases)
+    return (f"{actor.name} (aka {names})" if names else actor.name) + actor.label[len(actor.name):]
 
 
 def item_label(kind: str, key: str, name: str) -> str:

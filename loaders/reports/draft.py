@@ -23,6 +23,7 @@ from graph.model import SOFTWARE_ID, claim_key, normalise_name, slug
 from loaders.common import normalise_date
 from loaders.reports import claims as claimtext
 from loaders.reports.dates import dates_in, is_background, recent
+from loaders.reports.hints import hints_in
 from loaders.reports.indicators import indicators, registrable
 from loaders.reports.names import (SOFTWARE_CUE, Gazetteer, best, find_names, new_tool_names)
 from loaders.reports.places import country_mentions, organisations, sectors
@@ -154,6 +155,9 @@ class Draft:
             infra.append({"kind": kind, "value": value})
         if infra:
             record["infrastructure"] = infra
+        hints = [_entry(i) for i in self.selected("hint")]
+        if hints:
+            record["hints"] = hints
         record["sources"] = [self._source_key(self.source)]
         return record
 
@@ -281,7 +285,7 @@ def _incident_yaml(d: Draft, record: dict) -> list[str]:
         out.append(f"    description: {_flow(record['description'])}")
     groups = [("victims", "organizations", "organization"), ("victims", "sectors", "sector"),
               ("victims", "countries", "country"), (None, "tools", "tool"),
-              (None, "techniques", "technique"), (None, "infrastructure", "infrastructure")]
+              (None, "techniques", "technique"), (None, "infrastructure", "infrastructure"), (None, "hints", "hint")]
     opened_victims = False
     for parent, field_name, kind in groups:
         items = [i for i in d.items if i.kind == kind]
@@ -315,9 +319,9 @@ def _entry(i: Item):
         return _org_record(i)
     if i.kind == "tool":
         return _tool_record(i)
-    if i.kind == "infrastructure":
+    if i.kind in ("infrastructure", "hint"):
         kind, _, value = i.value.partition(":")
-        return {"kind": kind, "value": value}
+        return {"kind": kind, "value": value} | ({"text": i.sentence} if i.kind == "hint" else {})
     return i.value
 
 
@@ -391,6 +395,8 @@ def draft_report(text: str, *, meta: ReportMeta | None = None, gazetteer: Gazett
         bg = background[s.index]
         _victims(draft, s.text, named[s.index], bg, gazetteer, names_taken, meta)
         _tools(draft, s.text, bg, gazetteer, names_taken)
+        for h in hints_in(s.text):   # what the actor is, never who: no claim
+            _add(draft, Item("hint", h.value, h.cue, s.text, 0.8, "origin/motive hint", not bg))
         for ind in indicators(s.text, own):
             _add(draft, Item("infrastructure", f"{ind.kind}:{ind.value}", ind.value, s.text,
                              1.0 if ind.defanged or ind.kind in ("sha256", "sha1", "md5", "vulnerability") else 0.9,

@@ -41,12 +41,16 @@ what moving the model's intercept trades (`trade`). The open-set model is refitt
 one report out (closed cases plus each with its group removed) and printed, with its figures on
 leave one report out and the tuning cut only.
 
+With --reports, end to end on real reports instead (tests/benchmarks/attribution_reports.py):
+AnnoCTR reports with their group's names masked, drafted, loaded and ranked blind, held out by
+document, beside the engine on ATT&CK-only evidence and inverse frequency.
+
 The last line printed is one JSON object. It deletes everything in the database it runs
 against: by default the local test instance (ATTRIB_TEST_INSTANCE, started if needed and
 stopped again); with NEO4J_URI set it refuses a non-empty database unless
 ATTRIB_TEST_ALLOW_RESET=1.
 
-    ATTRIB_TEST_INSTANCE=test python tests/benchmarks/attribution.py [--reuse] [--no-ics] [--forward]
+    ATTRIB_TEST_INSTANCE=test python tests/benchmarks/attribution.py [--reuse] [--no-ics] [--forward] [--reports]
 """
 from __future__ import annotations
 
@@ -58,6 +62,7 @@ import math
 import random
 import re
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -707,7 +712,19 @@ def main() -> int:
     ap.add_argument("--forward", action="store_true",
                     help="forward in time: profiles as ATT&CK knew them at each cut, cases that came later; "
                          "calibration and open set (instead of the pseudo and ICS validation)")
+    ap.add_argument("--reports", action="store_true",
+                    help="end to end on real reports (AnnoCTR, names masked): draft -> load -> rank "
+                         "(attribution_reports.py); with --reuse, the drafts a previous run loaded")
+    ap.add_argument("--cases", type=Path, default=Path(tempfile.gettempdir()) / "attrib-report-cases.json",
+                    help="--reports: where the drafted cases are listed (for --reuse)")
     args = ap.parse_args()
+    if args.reports:
+        from attribution_reports import reports_main
+
+        with benchmark_db() as (db, _settings):
+            result = reports_main(db, args.reuse, args.cases, log)
+        print(json.dumps(result))
+        return 0
     if not args.file.exists():
         log(f"missing {args.file}")
         return 2

@@ -53,6 +53,32 @@ def test_blind_ranks_a_north_korean_group_first(seed_db):
     assert top.score > result.ranking[1].score
 
 
+def test_a_member_and_a_sponsor_are_weighed_through_the_group_not_as_rivals(seed_db, cli_env, capsys):
+    """WannaCry: Park Jin Hyok (a member of Lazarus Group per the DOJ) and North Korea (its sponsor)
+    are shown with the group, not ranked against it; claims naming either count for the group."""
+    for blind in (True, False):
+        result = engine.hypotheses(seed_db, "seed:wannacry-2017", blind=blind)
+        top = result.ranking[0]
+        assert top.actor.key == "attack:G0032", (blind, result.ranking[:3])
+        assert result.get("actor:park-jin-hyok") is None and result.get("state:KP") is None
+        assert top.actor.label == "Lazarus Group - incl. Park Jin Hyok, sponsored by North Korea"
+        wannacry = top.contribution("attack:S0366")
+        # the tool is known only from Park's own record: his evidence counts for the group, held by one candidate
+        assert wannacry.matched and wannacry.detail.startswith("in 1 of ")
+    claims = {c.name.split(" attributes it to ")[-1].split(" (")[0] for c in top.items if c.kind == "claim"}
+    assert {"Lazarus Group", "Park Jin Hyok"} <= claims
+    x = engine.explain(seed_db, "seed:wannacry-2017", actor="Park Jin Hyok")
+    doj = next(a for a in x.assessments if a.actor.key == "actor:park-jin-hyok")
+    assert doj.represented_by[0].actor.key == "attack:G0032"
+    overlap = next(p.text for p in doj.supports if p.kind == "overlap" and "WannaCry" in p.text)
+    assert "recorded on Park Jin Hyok (actor:park-jin-hyok, a member per src:us-doj)" in overlap
+    shown = cli_json(capsys, "hypotheses", "seed:wannacry-2017", "--blind")["hypotheses"][0]["actor"]
+    assert shown["members"] == ["Park Jin Hyok"] and shown["sponsored_by"] == ["North Korea"]
+    capsys.readouterr()
+    assert main(["hypotheses", "seed:wannacry-2017", "--blind"]) == 0
+    assert "- incl. Park Jin Hyok, sponsored by North Korea [attack:G0032]" in capsys.readouterr().out
+
+
 def test_explain_astrazeneca_supports_weakens_and_alternatives(seed_db):
     x = engine.explain(seed_db, "AstraZeneca")
     by_source = {a.claim.source: a for a in x.assessments}
@@ -93,7 +119,8 @@ def test_hypotheses_json_shape_and_contributions_add_up(seed_db, cli_env, capsys
         scores = [h["score"] for h in d["hypotheses"]]
         assert scores == sorted(scores, reverse=True)
         for h in d["hypotheses"]:
-            assert set(h["actor"]) == {"key", "name", "external_ids"}
+            assert {"key", "name", "external_ids"} <= set(h["actor"]) <= {"key", "name", "external_ids", "members",
+                                                                          "sponsored_by"}
             assert h["verdict"] in ("strong", "moderate", "weak", "inconsistent")
             assert h["score"] == pytest.approx(sum(i["contribution"] for i in h["items"]), abs=1e-9)
             for item in h["items"]:
@@ -305,4 +332,59 @@ def test_same_as_from_a_record_file_pools_the_group(db, tmp_path):
     pooled = engine.hypotheses(db, "x:both", blind=True)
     assert pooled.get("actor:crimson") is None and pooled.ranking[0].actor.key == "actor:red"
     assert all(c.matched for c in pooled.ranking[0].items if c.kind == "tool")
+    engine.clear_cache()
+
+
+MISP_ACTORS = {"type": "threat-actor", "name": "Threat Actor", "values": [
+    {"uuid": "11111111-1111-4111-8111-111111111111", "value": "Tide Walker",
+     "meta": {"country": "PK", "cfr-suspected-victims": ["India", "Afghanistan"],
+              "cfr-target-category": ["Government", "Military"], "cfr-type-of-incident": ["Espionage"]}},
+    {"uuid": "22222222-2222-4222-8222-222222222222", "value": "Sand Harrier",
+     "meta": {"country": "IR", "cfr-suspected-victims": ["India"], "cfr-target-category": ["Government"],
+              "cfr-type-of-incident": ["Espionage"]}},
+    {"uuid": "44444444-4444-4444-8444-444444444444", "value": "Quiet Heron",
+     "meta": {"refs": ["https://attack.mitre.org/groups/G1999/"]}}]}
+MISP_TOOLS = {"type": "malpedia", "name": "Malpedia", "values": [
+    {"uuid": "33333333-3333-4333-8333-333333333333", "value": "TideRAT",
+     "related": [{"dest-uuid": "11111111-1111-4111-8111-111111111111", "type": "used-by"}]}]}
+MISP_WORLD = textwrap.dedent("""
+    sources:
+      - {key: "src:v", name: Vendor, kind: vendor, reliability: B}
+    actors:
+      - {key: "actor:red", name: Red, kind: group, sponsor: CN, targets: {countries: [IN]},
+         techniques: [T1566.001, T1059.001, T1105], tools: [{name: RedRAT, availability: custom}]}
+      - {key: "actor:blue", name: Blue, kind: group, techniques: [T1566.001, T1190, T1105]}
+    incidents:
+      - {key: "x:tide", name: Tide report, first_seen: 2024, sources: ["src:v"],
+         victims: {countries: [IN], sectors: [government]}, techniques: [T1566.001],
+         tools: [{name: TideRAT, key: "misp:33333333-3333-4333-8333-333333333333"}],
+         hints: [{kind: origin, value: PK, text: "The intrusion set is assessed as Pakistan-linked."},
+                 "motive:espionage"]}
+    """)
+
+
+def test_a_misp_only_actor_with_matching_victims_software_and_origin_ranks_first(db, tmp_path):
+    engine.clear_cache()
+    (tmp_path / "threat-actor.json").write_text(json.dumps(MISP_ACTORS))
+    (tmp_path / "malpedia.json").write_text(json.dumps(MISP_TOOLS))
+    load(db, tmp_path / "threat-actor.json", tmp_path / "malpedia.json")
+    load_text(db, tmp_path / "world.yaml", MISP_WORLD)
+    result = engine.hypotheses(db, "x:tide", blind=True)
+    top = result.ranking[0]
+    assert top.actor.key == "misp:11111111-1111-4111-8111-111111111111", result.ranking[:3]
+    assert top.actor.label == "Tide Walker - sponsored by Pakistan"
+    matched = {c.key: c for c in top.items if c.matched}
+    assert {"misp:33333333-3333-4333-8333-333333333333", "IN", "sector:government", "origin:PK",
+            "motive:espionage"} <= set(matched)
+    # the hint is explained with the sentence that gave it
+    assert 'the report: "The intrusion set is assessed as Pakistan-linked."' in matched["origin:PK"].name
+    assert matched["misp:33333333-3333-4333-8333-333333333333"].contribution >= scoring.SPECIFIC
+    # the other MISP-only actor (Iran, same victims) carries evidence too, and is below
+    harrier = result.get("misp:22222222-2222-4222-8222-222222222222")
+    assert harrier is not None and harrier.rank > 1 and not harrier.contribution("origin:PK").matched
+    # a cluster naming an ATT&CK ID the graph's ATT&CK lacks: a stub without a name, shown by the cluster's
+    assert engine.snapshot(db).actors["attack:G1999"].name == "Quiet Heron"
+    x = engine.explain(db, "x:tide", actor="Tide Walker")
+    overlaps = [p.text for p in x.hypothetical.supports if p.kind == "overlap"]
+    assert any("TideRAT" in t and "known to use or target it" in t for t in overlaps), overlaps
     engine.clear_cache()

@@ -126,3 +126,18 @@ def test_cli_resolve(groups, cli_env, capsys):
     assert "names no actor" in capsys.readouterr().err
     assert main(["resolve", "--json", "No Such Group 4711"]) == 1
     assert json.loads(capsys.readouterr().out)["actors"] == []
+
+
+def test_a_word_of_exactly_one_name_reaches_that_actor_first(groups, session_db, cli_env, capsys):
+    # "Lazarus" is an alias only of Microsoft's Diamond Sleet cluster, and a word of one
+    # canonical name, Lazarus Group's: the group comes first, the alias's actor stays listed
+    result = resolve(session_db, "Lazarus")
+    assert keys(result)[0] == "attack:G0032"
+    assert {"alias": "Lazarus (a word of its name)", "source": ATTACK} in result["actors"][0]["via"]
+    assert any(a["name"] == "Diamond Sleet" for a in result["actors"][1:])
+    assert main(["resolve", "Lazarus"]) == 0
+    out = capsys.readouterr().out
+    assert "is ambiguous" in out and out.splitlines()[1].startswith(" 1. Lazarus Group")
+    # a word of several names (Sandworm Team, Lotus Blossom Team, ...) reaches none of them first
+    team = resolve(session_db, "Team")
+    assert all("(a word of its name)" not in v["alias"] for a in team["actors"] for v in a["via"])

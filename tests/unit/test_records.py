@@ -163,3 +163,22 @@ def test_partial_dates():
     assert normalise_date("2020-02", end=True) == "2020-02-29"
     assert normalise_date("2019-09-01T04:00:00.000Z") == "2019-09-01"
     assert normalise_date("2020-13") is None and normalise_date("soon") is None
+
+
+def test_hints_and_member_of_are_validated(tmp_path):
+    """An incident's `hints` (origin/motive, with the sentence that gave them) are stored as
+    "kind:value<TAB>text"; a wrong one names the record and field. `member_of` is a person's only."""
+    hinted = SMALL.replace("    first_seen: 2021-03\n", "    first_seen: 2021-03\n    hints: [origin:pakistan, "
+                           "{kind: motive, value: Financial, text: 'A financially  motivated crew.'}]\n", 1)
+    batch = parse_file(write(tmp_path, "hints.yaml", hinted))
+    assert by_label(batch, "Incident")["test:intrusion-1"].props["hints"] == [
+        "origin:PK", "motive:financial\tA financially motivated crew."]
+    for bad, words in (("origin:Atlantis", "'Atlantis' is not a country"), ("motive:boredom", "not a motive"),
+                       ("sponsor:PK", "not a hint kind"), ("{kind: origin, value: PK, why: x}", "unknown field")):
+        with pytest.raises(ValidationError) as exc:
+            parse_file(write(tmp_path, "bad.yaml", hinted.replace("origin:pakistan", bad)))
+        assert "field 'hints[0]'" in str(exc.value) and words in str(exc.value), str(exc.value)
+    member = SMALL.replace("    kind: group\n", "    kind: group\n    member_of: [attack:G0032]\n", 1)
+    with pytest.raises(ValidationError) as exc:
+        parse_file(write(tmp_path, "member.yaml", member))
+    assert "field 'member_of'" in str(exc.value) and "only a person" in str(exc.value)
