@@ -108,8 +108,12 @@ def cmd_reset(args, settings: Settings) -> int:
 
 
 def cmd_load(args, settings: Settings) -> int:
-    paths, fetched = attack_paths(args, settings)  # `attrib load attack ...` downloads first
+    # `attrib load attack ...` downloads first; no path: only finish loads that stopped midway
+    paths, fetched = attack_paths(args, settings) if args.paths else ([], None)
     if args.bulk:
+        if not paths:
+            err("attrib load --bulk needs the files to load")
+            return 1
         return _bulk_load(paths, settings)
     with open_db(settings) as db:
         schema.init_schema(db)
@@ -140,6 +144,8 @@ def _load(db: GraphDB, paths: list, settings: Settings) -> LoadReport:
 
     report = load_paths(db, paths, settings.batch_size, on_file=on_file, progress=progress,
                         concurrency=settings.write_concurrency)
+    for what in report.resumed:
+        err(f"  finished {what}")
     for r in report.written:
         skipped = "".join(f"; skipped {n} {why}" for why, n in sorted(r.skipped.items()))
         err(f"  {r.file}: created {r.nodes_created} nodes and {r.rels_created} relationships; "
@@ -243,9 +249,10 @@ def build_parser() -> argparse.ArgumentParser:
     reset.set_defaults(func=cmd_reset)
 
     load = sub.add_parser("load", help="load record files, STIX bundles, MISP events and galaxies")
-    load.add_argument("paths", nargs="+", metavar="PATH",
+    load.add_argument("paths", nargs="*", metavar="PATH",
                       help="files or directories; 'attack' downloads a public MITRE ATT&CK release; "
-                           "'taxii URL' pulls a TAXII 2.1 collection")
+                           "'taxii URL' pulls a TAXII 2.1 collection; none: finish the CSV / JSON Lines "
+                           "files whose load stopped midway (any load does that too)")
     add_attack_options(load)
     add_taxii_options(load)
     load.add_argument("--bulk", action="store_true",
