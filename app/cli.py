@@ -146,6 +146,8 @@ def _load(db: GraphDB, paths: list, settings: Settings) -> LoadReport:
                         concurrency=settings.write_concurrency)
     for what in report.resumed:
         err(f"  finished {what}")
+    for what in report.partial:
+        err(f"  warning: {what} (load the file again to complete it, or: attrib reset --yes)")
     for r in report.written:
         skipped = "".join(f"; skipped {n} {why}" for why, n in sorted(r.skipped.items()))
         err(f"  {r.file}: created {r.nodes_created} nodes and {r.rels_created} relationships; "

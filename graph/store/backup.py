@@ -63,6 +63,10 @@ class NotEmpty(AttribError):
     """A restore into a database that already holds data."""
 
 
+class DatabaseDown(AttribError):
+    """The server runs but its database does not start (a damaged store)."""
+
+
 @dataclass
 class BackupResult:
     path: Path
@@ -318,7 +322,7 @@ def _refuse_non_empty(db: GraphDB, settings: Settings) -> None:
     except DatabaseError as exc:
         if exc.code != DATABASE_UNAVAILABLE or settings.external:
             raise
-        raise AttribError(f"the database '{_database(settings)}' of instance '{settings.instance}' does "
+        raise DatabaseDown(f"the database '{_database(settings)}' of instance '{settings.instance}' does "
                           f"not start (a damaged store?)",
                           hint="run: attrib restore --recover [FILE] (moves the store aside and "
                                "restores FILE, or the newest good backup)") from exc
@@ -403,7 +407,7 @@ def _recover(settings: Settings, path: Path | None, batch_size: int | None, log:
     except NotEmpty as exc:
         raise NotEmpty("the database works and holds data: there is nothing to recover",
                        hint="to replace it: attrib backup FILE, attrib reset --yes, attrib restore OTHER") from exc
-    except AttribError:
+    except DatabaseDown:
         broken = True
     finally:
         db.close()

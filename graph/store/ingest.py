@@ -24,8 +24,10 @@ from loaders.records import iter_prepared, kind_rank
 class LoadReport:
     written: list[WriteResult] = field(default_factory=list)
     refused: list[ValidationError] = field(default_factory=list)
-    # Streamed files whose last load stopped midway, loaded again here (see `_interrupted`).
+    # Streamed files whose last load stopped midway (see `_interrupted`): loaded again here, or,
+    # changed or gone since, only named (the graph holds part of them).
     resumed: list[str] = field(default_factory=list)
+    partial: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -94,7 +96,7 @@ def _fingerprint(path: Path) -> tuple[int, int] | None:
 def _interrupted(db: GraphDB, files: list[Path], report: LoadReport) -> list[Path]:
     """Streamed files whose load stopped midway (a killed loader, a server that went away): their
     marker is still in the graph. Those unchanged since are returned, to be loaded again, which
-    completes them (writes are idempotent); the others are refused: the graph holds part of them."""
+    completes them (writes are idempotent); the others are named in `report.partial`."""
     named = {p.resolve() for p in files}
     again = []
     for m in db.read(cypher.LOAD_MARKERS):
@@ -105,10 +107,8 @@ def _interrupted(db: GraphDB, files: list[Path], report: LoadReport) -> list[Pat
             again.append(path)
             report.resumed.append(f"{path} (its last load stopped after {m['done']} of {m['chunks']} chunks)")
         else:
-            report.refused.append(ValidationError(
-                path, f"its last load stopped after {m['done']} of {m['chunks']} chunks, so the graph holds "
-                "part of it, and the file has changed or is gone since",
-                hint="load it again as it is now to complete the load (or: attrib reset --yes)"))
+            report.partial.append(f"{path}: its last load stopped after {m['done']} of {m['chunks']} chunks, "
+                                  "so the graph holds part of it, and the file has changed or is gone since")
     return again
 
 
