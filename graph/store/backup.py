@@ -3,10 +3,12 @@
 Two formats:
 - `dump`: `neo4j-admin database dump` of the local instance (fast; the server is stopped for
   it and started again). The store as Neo4j keeps it, schema included; `restore` loads it with
-  `neo4j-admin database load`.
+  `neo4j-admin database load` into a scratch directory first (a damaged dump is refused there),
+  then swaps it in for the store, which goes back if the new one does not start.
 - `logical`: gzipped JSON Lines streamed from any server over bolt (NEO4J_URI, Aura), online: a
   header line, one line per node (labels, every property) and per relationship (type, ends,
-  every property), and a trailer with the counts (a truncated file is refused). Property types
+  every property), and a trailer with the counts and the SHA-256 of the lines before it (a
+  truncated or changed file is refused). Property types
   JSON lacks (temporal values, points, byte arrays, NaN) are tagged {"$t": type, ...}; property
   values are never maps in Neo4j, so a map is always a tag. Restore creates the project's schema,
   then the nodes and relationships in batches, into an EMPTY database only.
