@@ -267,10 +267,13 @@ class LocalServer:
         given = self.s.preferred_bolt_port or self._last_port()
         if given:
             if not port_free(given):
+                low, high = ephemeral_range()
+                why = (f"; it lies in the ephemeral range {low}-{high}, where outgoing connections take "
+                       "their ports" if low <= given <= high else "")
                 raise ServerError(f"port {given}, the bolt port of instance '{self.s.instance}', is "
-                                  f"taken by {port_holder(given)}",
-                                  hint="stop that process, or move this instance for good: "
-                                       "ATTRIB_BOLT_PORT=<port> attrib neo4j start")
+                                  f"taken by {port_holder(given)}{why}",
+                                  hint="stop that process, or move this instance for good: ATTRIB_BOLT_PORT="
+                                       f"{stable_free_port(self.s.instance)} attrib neo4j start")
             return given
         if port_free(DEFAULT_BOLT_PORT):
             return DEFAULT_BOLT_PORT
