@@ -3,10 +3,12 @@
 Two formats:
 - `dump`: `neo4j-admin database dump` of the local instance (fast; the server is stopped for
   it and started again). The store as Neo4j keeps it, schema included; `restore` loads it with
-  `neo4j-admin database load`.
+  `neo4j-admin database load` into a scratch directory first (a damaged dump is refused there),
+  then swaps it in for the store, which goes back if the new one does not start.
 - `logical`: gzipped JSON Lines streamed from any server over bolt (NEO4J_URI, Aura), online: a
   header line, one line per node (labels, every property) and per relationship (type, ends,
-  every property), and a trailer with the counts (a truncated file is refused). Property types
+  every property), and a trailer with the counts and the SHA-256 of the lines before it (a
+  truncated or changed file is refused). Property types
   JSON lacks (temporal values, points, byte arrays, NaN) are tagged {"$t": type, ...}; property
   values are never maps in Neo4j, so a map is always a tag. Restore creates the project's schema,
   then the nodes and relationships in batches, into an EMPTY database only.
@@ -16,32 +18,36 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import json
 import math
 import os
+import shutil
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 import neo4j
 import pytz
 from neo4j.spatial import CartesianPoint, WGS84Point
 from neo4j.time import Date, DateTime, Duration, Time
 
 from graph import cypher
-from graph.errors import AttribError, ConfigError, ValidationError
+from graph.errors import AttribError, ConfigError, DatabaseError, ValidationError
 from graph.settings import Settings
 from graph.store import schema
 from graph.store.db import GraphDB, connect
-from graph.store.server import LocalServer
+from graph.store.server import LocalServer, private_dir
 from loaders.common import lines, open_text, parse_json_line
 
 FORMATS = ("dump", "logical")
 LOGICAL_FORMAT = "attrib-graph-backup"
-LOGICAL_VERSION = 1
+LOGICAL_VERSION = 2  # 2: the end marker carries the SHA-256 of the lines before it
+READABLE_VERSIONS = (1, 2)
 # Automatic backups before `attrib reset --yes`, under $ATTRIB_HOME/backups/: the newest stay.
 KEEP_AUTOMATIC = 5
 # Incident keys the feed loaders make (STIX/ATT&CK, MISP); any other incident came from a record file.
@@ -57,6 +63,10 @@ def _stderr(msg: str) -> None:
 
 class NotEmpty(AttribError):
     """A restore into a database that already holds data."""
+
+
+class DatabaseDown(AttribError):
+    """The server runs but its database does not start (a damaged store)."""
 
 
 @dataclass
@@ -168,23 +178,28 @@ def _export(db: GraphDB, path: Path) -> tuple[int, int]:
     def work(tx: neo4j.ManagedTransaction) -> tuple[int, int]:
         # Opened afresh on every attempt: a retried transaction rewrites the file from the start.
         ids: dict[str, int] = {}
-        with gzip.open(partial, "wt", encoding="utf-8", compresslevel=6) as out:
-            out.write(json.dumps({"format": LOGICAL_FORMAT, "version": LOGICAL_VERSION,
-                                  "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                                  "uri": db.uri, "database": db.database}) + "\n")
+        digest = hashlib.sha256()
+
+        def line(item: dict) -> None:
+            text = json.dumps(item, ensure_ascii=False) + "\n"
+            digest.update(text.encode("utf-8"))
+            out.write(text)
+
+        with private_file(partial) as raw, gzip.open(raw, "wt", encoding="utf-8", compresslevel=6) as out:
+            line({"format": LOGICAL_FORMAT, "version": LOGICAL_VERSION,
+                  "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  "uri": db.uri, "database": db.database})
             for record in tx.run(cypher.BACKUP_NODES):
                 ids[record["id"]] = len(ids)
-                out.write(json.dumps({"node": ids[record["id"]], "labels": record["labels"],
-                                      "props": {k: encode(v) for k, v in record["props"].items()}},
-                                     ensure_ascii=False) + "\n")
+                line({"node": ids[record["id"]], "labels": record["labels"],
+                      "props": {k: encode(v) for k, v in record["props"].items()}})
             rels = 0
             for record in tx.run(cypher.BACKUP_RELS):
-                out.write(json.dumps({"rel": record["type"], "start": ids[record["start"]],
-                                      "end": ids[record["end"]],
-                                      "props": {k: encode(v) for k, v in record["props"].items()}},
-                                     ensure_ascii=False) + "\n")
+                line({"rel": record["type"], "start": ids[record["start"]], "end": ids[record["end"]],
+                      "props": {k: encode(v) for k, v in record["props"].items()}})
                 rels += 1
-            out.write(json.dumps({"end": True, "nodes": len(ids), "relationships": rels}) + "\n")
+            out.write(json.dumps({"end": True, "nodes": len(ids), "relationships": rels,
+                                  "sha256": digest.hexdigest()}) + "\n")
         return len(ids), rels
 
     try:
@@ -193,6 +208,13 @@ def _export(db: GraphDB, path: Path) -> tuple[int, int]:
     finally:
         partial.unlink(missing_ok=True)
     return counts
+
+
+def private_file(path: Path):
+    """`path` opened for writing, created 0600: backups hold the whole graph."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an older file of that name keeps its mode otherwise
+    return os.fdopen(fd, "wb")
 
 
 def _local(settings: Settings, what: str) -> LocalServer:
@@ -212,6 +234,7 @@ def _dump(settings: Settings, path: Path, log: Log) -> tuple[int, int]:
     with _server_stopped(server, settings, log, "neo4j-admin database dump"):
         with tempfile.TemporaryDirectory(prefix=".attrib-dump-", dir=path.parent) as tmp:
             server.admin("database", "dump", _database(settings), f"--to-path={tmp}")
+            os.chmod(Path(tmp) / f"{_database(settings)}.dump", 0o600)
             os.replace(Path(tmp) / f"{_database(settings)}.dump", path)
     return counts or _counts(settings)
 
@@ -253,16 +276,25 @@ def is_logical(path: Path) -> bool:
         raise ValidationError(path, f"cannot read the file ({exc.strerror or exc})") from exc
 
 
-def restore(settings: Settings, path: Path, batch_size: int | None = None,
-            log: Log = _stderr) -> BackupResult:
-    """Load a backup into the configured database, which must be empty."""
-    path = Path(path)
+def restore(settings: Settings, path: Path | None, batch_size: int | None = None,
+            log: Log = _stderr, recover: bool = False) -> BackupResult:
+    """Load a backup into the configured database, which must be empty. A file is checked in full
+    before the database is touched: a logical one line by line (counts, checksum), a dump loaded
+    by neo4j-admin beside the store, swapped in only then; the store it replaces comes back if
+    the new one does not start. `recover`: for a database that does not start (a damaged store):
+    its store is moved aside and `path`, else the newest backup under $ATTRIB_HOME/backups/ that
+    passes its checks, is restored in its place."""
     started = time.monotonic()
+    if recover:
+        return _recover(settings, path, batch_size, log, started)
+    path = Path(path)
     if is_logical(path):
-        _, nodes, rels = check_logical(path)
+        header, nodes, rels = check_logical(path)
+        if header["version"] < 2:
+            log(f"{path} was written by an older attrib and has no checksum: restored unchecked")
         db = connect(settings)
         try:
-            _refuse_non_empty(db)
+            _refuse_non_empty(db, settings)
             _import(db, path, batch_size or settings.batch_size, log)
         finally:
             db.close()
@@ -272,43 +304,188 @@ def restore(settings: Settings, path: Path, batch_size: int | None = None,
         server.start()
         db = connect(settings)
         try:
-            _refuse_non_empty(db)
+            _refuse_non_empty(db, settings)
         finally:
             db.close()
-        with _server_stopped(server, settings, log, "neo4j-admin database load"):
-            with tempfile.TemporaryDirectory(prefix="attrib-load-") as tmp:
-                # neo4j-admin reads <database>.dump from a directory.
-                os.symlink(path.resolve(), Path(tmp) / f"{_database(settings)}.dump")
-                server.admin("database", "load", _database(settings), f"--from-path={tmp}",
-                             "--overwrite-destination=true")
+        with _loaded_aside(server, settings, path, log) as loaded:
+            _swap_in(server, settings, loaded, path, log)
         nodes, rels = _counts(settings)
         fmt = "dump"
     return BackupResult(path, fmt, nodes, rels, time.monotonic() - started)
 
 
-def _refuse_non_empty(db: GraphDB) -> None:
-    if db.read(cypher.ANY_NODE)[0]["found"]:
+DATABASE_UNAVAILABLE = "Neo.TransientError.General.DatabaseUnavailable"
+STORE_PARTS = ("databases", "transactions")  # under data/: each holds a <database> directory
+
+
+def _refuse_non_empty(db: GraphDB, settings: Settings) -> None:
+    try:
+        found = db.read(cypher.ANY_NODE)[0]["found"]
+    except DatabaseError as exc:
+        if exc.code != DATABASE_UNAVAILABLE or settings.external:
+            raise
+        raise DatabaseDown(f"the database '{_database(settings)}' of instance '{settings.instance}' does "
+                          f"not start (a damaged store?)",
+                          hint="run: attrib restore --recover [FILE] (moves the store aside and "
+                               "restores FILE, or the newest good backup)") from exc
+    if found:
         raise NotEmpty(f"the database at {db.uri} is not empty; a restore goes into an empty one only",
                        hint="back it up first (attrib backup FILE), then: attrib reset --yes")
 
 
-def _records(path: Path):
-    """(line number, parsed line) of a logical backup; every failure names the file."""
+@contextmanager
+def _loaded_aside(server: LocalServer, settings: Settings, path: Path, log: Log) -> Iterator[Path]:
+    """The dump loaded by neo4j-admin into a scratch data directory beside the store, which is
+    not touched: a truncated or damaged dump is refused here. Yields that data directory."""
+    name = _database(settings)
+    scratch = server.inst / "restore-scratch"
+    shutil.rmtree(scratch, ignore_errors=True)
+    conf = private_dir(scratch / "conf")
+    (conf / "neo4j.conf").write_text((server.inst / "conf" / "neo4j.conf").read_text()
+                                     + f"\nserver.directories.data={scratch / 'data'}\n")
+    log(f"checking {path}: loading it beside the store first")
+    try:
+        with tempfile.TemporaryDirectory(prefix="attrib-load-") as tmp:
+            # neo4j-admin reads <database>.dump from a directory.
+            os.symlink(Path(path).resolve(), Path(tmp) / f"{name}.dump")
+            out = server.admin("database", "load", name, f"--from-path={tmp}", "--overwrite-destination=true",
+                               check=False, env={**server._env(), "NEO4J_CONF": str(conf)})
+        if out.returncode != 0:
+            said = [ln.strip() for ln in (out.stderr + out.stdout).splitlines()
+                    if ln.strip() and not ln.startswith(("Files:", "Done:"))]  # not its progress lines
+            raise ValidationError(path, "neo4j-admin cannot load it as a dump (damaged, cut short or not a "
+                                  f"dump): {said[0][:300] if said else 'exit status ' + str(out.returncode)}",
+                                  hint="the database was not touched; use another backup")
+        yield scratch / "data"
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _move_store(source: Path, target: Path, name: str) -> None:
+    for part in STORE_PARTS:
+        if (source / part / name).exists():
+            private_dir(target / part)
+            os.replace(source / part / name, target / part / name)
+
+
+def _swap_in(server: LocalServer, settings: Settings, loaded: Path, path: Path, log: Log,
+             aside: Path | None = None) -> None:
+    """With the server stopped, the store moves to `aside` (a scratch directory when None, deleted
+    once the new one works) and the loaded one in; if its database does not come up, the old
+    store goes back and the server starts on it."""
+    name, data = _database(settings), server.inst / "data"
+    keep = aside is not None
+    aside = aside or server.inst / "restore-previous"
+    if not keep:
+        shutil.rmtree(aside, ignore_errors=True)
+    log(f"stopping Neo4j (instance '{settings.instance}') to swap the store; it starts again afterwards")
+    server.stop()
+    _move_store(data, aside, name)
+    _move_store(loaded, data, name)
+    try:
+        server.start()
+        _counts(settings)  # the database answers
+    except AttribError as exc:
+        log(f"the restored database does not start ({exc.message.splitlines()[0]}): putting the store back")
+        server.stop()
+        for part in STORE_PARTS:
+            shutil.rmtree(data / part / name, ignore_errors=True)
+        _move_store(aside, data, name)
+        server.start()
+        raise AttribError(f"{path}: Neo4j loaded the dump but cannot start the database it makes; "
+                          "the database is as it was before", hint="use another backup") from exc
+    if not keep:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+def _recover(settings: Settings, path: Path | None, batch_size: int | None, log: Log,
+             started: float) -> BackupResult:
+    server = _local(settings, "recovery")
+    server.start()
+    db = connect(settings)
+    try:
+        _refuse_non_empty(db, settings)
+        broken = False  # a working, empty database: an ordinary restore
+    except NotEmpty as exc:
+        raise NotEmpty("the database works and holds data: there is nothing to recover",
+                       hint="to replace it: attrib backup FILE, attrib reset --yes, attrib restore OTHER") from exc
+    except DatabaseDown:
+        broken = True
+    finally:
+        db.close()
+    candidates = [Path(path)] if path else _good_backups_first(settings)
+    if not candidates:
+        raise AttribError(f"no backup of instance '{settings.instance}' under {settings.backup_dir}",
+                          hint="name one: attrib restore --recover FILE")
+    for candidate in candidates:
+        try:
+            if broken and not is_logical(candidate):
+                with _loaded_aside(server, settings, candidate, log) as loaded:
+                    _swap_in(server, settings, loaded, candidate, log, aside=_broken_dir(server, log))
+                broken = False
+                nodes, rels = _counts(settings)
+                return BackupResult(candidate, "dump", nodes, rels, time.monotonic() - started)
+            if broken:
+                check_logical(candidate)  # before the store is moved
+                _set_aside(server, settings, log)
+                broken = False
+            return restore(settings, candidate, batch_size, log)
+        except AttribError as exc:
+            if path:
+                raise
+            log(f"  skipped: {exc}")
+    raise AttribError(f"none of the {len(candidates)} backups under {settings.backup_dir} passes its checks",
+                      hint="name one: attrib restore --recover FILE")
+
+
+def _good_backups_first(settings: Settings) -> list[Path]:
+    """The backups under $ATTRIB_HOME/backups/ this instance may restore (its automatic ones and any
+    a user put there, not other instances' automatic ones), newest first."""
+    if not settings.backup_dir.is_dir():
+        return []
+    own = f"before-reset-{settings.instance}-"
+    found = [p for p in settings.backup_dir.iterdir() if p.is_file() and p.name.endswith((".dump", ".jsonl.gz"))
+             and (p.name.startswith(own) or not p.name.startswith("before-reset-"))]
+    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def _broken_dir(server: LocalServer, log: Log) -> Path:
+    aside = server.inst / f"broken-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}"
+    log(f"the store that does not start is kept at {aside} (delete it when you no longer need it)")
+    return aside
+
+
+def _set_aside(server: LocalServer, settings: Settings, log: Log) -> None:
+    """Move a store that does not start aside; the server starts on a new, empty database."""
+    server.stop()
+    _move_store(server.inst / "data", _broken_dir(server, log), _database(settings))
+    server.start()
+
+
+def _records(path: Path, digest=None):
+    """(line number, parsed line) of a logical backup; every failure names the file. `digest`
+    (a hashlib object) is fed each line but the last before it is parsed."""
     with open_text(path) as stream:
+        previous = None
         for number, line in enumerate(lines(path, stream), start=1):
+            if digest is not None and previous is not None:
+                digest.update(previous.encode("utf-8"))
+            previous = line
             yield number, parse_json_line(path, number, line)
 
 
 def check_logical(path: Path) -> tuple[dict, int, int]:
     """Read a logical backup once in full before anything is written: its header, that every
-    line is a node or relationship whose ends are in the file, and the trailer's counts."""
+    line is a node or relationship whose ends are in the file, the trailer's counts and the
+    checksum of every line before it (a file changed since it was written is refused)."""
     header, nodes, rels, trailer = None, set(), 0, None
-    for number, item in _records(path):
+    digest = hashlib.sha256()
+    for number, item in _records(path, digest):
         where = f"line {number}"
         if not isinstance(item, dict):
             raise ValidationError(path, "expected a JSON object", record=where)
         if header is None:
-            if item.get("format") != LOGICAL_FORMAT or item.get("version") != LOGICAL_VERSION:
+            if item.get("format") != LOGICAL_FORMAT or item.get("version") not in READABLE_VERSIONS:
                 raise ValidationError(path, f"not an attrib backup (format {LOGICAL_FORMAT} "
                                       f"version {LOGICAL_VERSION})", record=where)
             header = item
@@ -331,6 +508,10 @@ def check_logical(path: Path) -> tuple[dict, int, int]:
     if trailer is None or trailer.get("nodes") != len(nodes) or trailer.get("relationships") != rels:
         raise ValidationError(path, "incomplete backup (no end marker, or counts that do not match)",
                               hint="was the backup interrupted? use a complete file")
+    if header["version"] >= 2 and trailer.get("sha256") != digest.hexdigest():
+        raise ValidationError(path, "the content does not match the checksum in its end marker: "
+                              "the file was changed or damaged after it was written",
+                              hint="restore an unchanged backup")
     return header, len(nodes), rels
 
 
@@ -389,7 +570,7 @@ def has_hand_curated(db: GraphDB) -> bool:
 def automatic_backup(settings: Settings, log: Log = _stderr) -> BackupResult:
     """A logical backup under $ATTRIB_HOME/backups/ (the newest KEEP_AUTOMATIC kept). Logical,
     not a dump: it runs online, so an app using the server is not cut off by a restart."""
-    directory = settings.backup_dir
+    directory = private_dir(settings.backup_dir)
     fmt = "logical"
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     prefix = f"before-reset-{'external' if settings.external else settings.instance}-"

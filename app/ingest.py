@@ -1,4 +1,6 @@
-"""Loading files into the graph: parse every file in full, then write each one atomically."""
+"""Loading files into the graph: parse and validate every file in full, then write it: a small file
+in one transaction, a streamed one (CSV, JSON Lines) in chunks under a marker that makes a load
+stopped midway visible, and finished by the next `attrib load`."""
 from __future__ import annotations
 
 import gc
@@ -22,6 +24,10 @@ from loaders.records import iter_prepared, kind_rank
 class LoadReport:
     written: list[WriteResult] = field(default_factory=list)
     refused: list[ValidationError] = field(default_factory=list)
+    # Streamed files whose last load stopped midway (see `_interrupted`): loaded again here, or,
+    # changed or gone since, only named (the graph holds part of them).
+    resumed: list[str] = field(default_factory=list)
+    partial: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -52,6 +58,7 @@ def load_paths(db: GraphDB, paths: list[str | Path], batch_size: int = 5000,
     except ValidationError as exc:
         report.refused.append(exc)
         return report
+    files += _interrupted(db, files, report)
     # Streamed record files in dependency order (sources, actors, incidents, claims), so a big
     # claims.csv is not validated once in vain before incidents.csv; other files keep their order.
     files = sorted(files, key=lambda p: kind_rank(p) if is_streamed(p) else -1)
@@ -78,6 +85,33 @@ def load_paths(db: GraphDB, paths: list[str | Path], batch_size: int = 5000,
     return report
 
 
+def _fingerprint(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def _interrupted(db: GraphDB, files: list[Path], report: LoadReport) -> list[Path]:
+    """Streamed files whose load stopped midway (a killed loader, a server that went away): their
+    marker is still in the graph. Those unchanged since are returned, to be loaded again, which
+    completes them (writes are idempotent); the others are named in `report.partial`."""
+    named = {p.resolve() for p in files}
+    again = []
+    for m in db.read(cypher.LOAD_MARKERS):
+        path = Path(m["file"])
+        if path in named:
+            continue
+        if _fingerprint(path) == (m["size"], m["mtime_ns"]):
+            again.append(path)
+            report.resumed.append(f"{path} (its last load stopped after {m['done']} of {m['chunks']} chunks)")
+        else:
+            report.partial.append(f"{path}: its last load stopped after {m['done']} of {m['chunks']} chunks, "
+                                  "so the graph holds part of it, and the file has changed or is gone since")
+    return again
+
+
 def link_clusters(db: GraphDB) -> None:
     """MISP galaxy `uses`/`used-by` links whose two clusters are now both in the graph (see
     loaders/misp.py): written whichever galaxy came first; MERGE, so a reload adds nothing."""
@@ -93,9 +127,12 @@ def _load_file(db: GraphDB, path: Path, batch_size: int, progress: Progress | No
     # wrong record anywhere refuses the file before anything is written, looks up which of its
     # keys are new to the graph and spools the planned statements to a temporary file (a key
     # an earlier chunk names is written by then); the second pass writes them chunk by chunk, with
-    # memory flat (rows new to the graph in `concurrency` concurrent transactions). Should
-    # the server fail during the second pass, loading the file again completes it (writes
-    # are idempotent).
+    # memory flat (rows new to the graph in `concurrency` concurrent transactions). From before
+    # the first chunk is written until the last one is, a marker in the graph names the file:
+    # should the loader or the server stop midway, the next `attrib load` loads it again, which
+    # completes it (writes are idempotent).
+    fingerprint = _fingerprint(path)
+    marker = {"file": str(path.resolve()), "size": fingerprint[0], "mtime_ns": fingerprint[1]}
     with tempfile.TemporaryFile(prefix="attrib-spool-") as spool:
         chunks = 0
         for planned in _planned_chunks(db, path, batch_size):
@@ -103,8 +140,9 @@ def _load_file(db: GraphDB, path: Path, batch_size: int, progress: Progress | No
             chunks += 1
         spool.seek(0)
         result = WriteResult(str(path))
+        db.write(cypher.LOAD_MARKER_SET, {**marker, "chunks": chunks, "done": 0})
         try:
-            for _ in range(chunks):
+            for done in range(1, chunks + 1):
                 planned = pickle.load(spool)
                 # The driver's per-query objects hold reference cycles, and with them the rows
                 # they were sent, until the collector runs: collect chunk by chunk, but with the
@@ -114,8 +152,10 @@ def _load_file(db: GraphDB, path: Path, batch_size: int, progress: Progress | No
                 result.add(write_plan(db, planned, batch_size, progress, concurrency))
                 del planned
                 gc.collect()
+                db.write(cypher.LOAD_MARKER_SET, {**marker, "chunks": chunks, "done": done})
         finally:
             gc.unfreeze()
+        db.write(cypher.LOAD_MARKER_DONE, {"file": marker["file"]})
     return result
 
 

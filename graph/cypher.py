@@ -633,6 +633,15 @@ MATCH (a)-[r]->(b)
 RETURN elementId(a) AS start, elementId(b) AS end, type(r) AS type, properties(r) AS props
 """
 ANY_NODE = "MATCH (n) RETURN count(n) > 0 AS found LIMIT 1"
+# The marker of a streamed file being written (app/ingest.py): there from before its
+# first chunk is written until its last one is; `attrib load` finishes the files it names.
+LOAD_MARKER_SET = """
+MERGE (m:AttribLoad {file: $file})
+SET m.size = $size, m.mtime_ns = $mtime_ns, m.chunks = $chunks, m.done = $done
+"""
+LOAD_MARKER_DONE = "MATCH (m:AttribLoad {file: $file}) DELETE m"
+LOAD_MARKERS = ("MATCH (m:AttribLoad) RETURN m.file AS file, m.size AS size, m.mtime_ns AS mtime_ns, "
+                "m.chunks AS chunks, m.done AS done ORDER BY file")
 COUNT_EVERYTHING = """
 CALL () { MATCH (n) RETURN count(n) AS nodes }
 CALL () { MATCH ()-[r]->() RETURN count(r) AS relationships }

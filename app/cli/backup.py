@@ -18,7 +18,10 @@ def cmd_backup(args, settings: Settings) -> int:
 def cmd_restore(args, settings: Settings) -> int:
     from app import backup
 
-    result = backup.restore(settings, Path(args.file), log=err)
+    if not args.file and not args.recover:
+        err("name the backup to restore: attrib restore FILE (or attrib restore --recover)")
+        return 1
+    result = backup.restore(settings, Path(args.file) if args.file else None, log=err, recover=args.recover)
     err(result.describe("restored"))
     return 0
 
@@ -38,5 +41,8 @@ def register(sub) -> None:
                         "server (the default with NEO4J_URI)")
     p.set_defaults(func=cmd_backup)
     p = sub.add_parser("restore", help="load a backup file into an empty database")
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", nargs="?")
+    p.add_argument("--recover", action="store_true",
+                   help="for a database that does not start: move its store aside and restore FILE, "
+                        "else the newest backup under $ATTRIB_HOME/backups/ that passes its checks")
     p.set_defaults(func=cmd_restore)

@@ -91,8 +91,12 @@ def cmd_load(args, settings: Settings) -> int:
     from graph.store import schema
     from loaders.download import forget
 
-    paths, fetched = attack_paths(args, settings)  # `attrib load attack ...` downloads first
+    # `attrib load attack ...` downloads first; no path: only finish loads that stopped midway
+    paths, fetched = attack_paths(args, settings) if args.paths else ([], None)
     if args.bulk:
+        if not paths:
+            err("attrib load --bulk needs the files to load")
+            return 1
         return _bulk_load(paths, settings)
     with open_db(settings) as db:
         schema.init_schema(db)
@@ -129,6 +133,10 @@ def load_files(db, paths: list, settings: Settings):
 
     report = load_paths(db, paths, settings.batch_size, on_file=on_file, progress=progress,
                         concurrency=settings.write_concurrency)
+    for what in report.resumed:
+        err(f"  finished {what}")
+    for what in report.partial:
+        err(f"  warning: {what} (load the file again to complete it, or: attrib reset --yes)")
     for r in report.written:
         skipped = "".join(f"; skipped {n} {why}" for why, n in sorted(r.skipped.items()))
         err(f"  {r.file}: created {r.nodes_created} nodes and {r.rels_created} relationships; "
@@ -238,9 +246,10 @@ def register(sub) -> None:
     reset.set_defaults(func=cmd_reset)
 
     load = sub.add_parser("load", help="load record files, STIX bundles, MISP events and galaxies")
-    load.add_argument("paths", nargs="+", metavar="PATH",
+    load.add_argument("paths", nargs="*", metavar="PATH",
                       help="files or directories; 'attack' downloads a public MITRE ATT&CK release; "
-                           "'taxii URL' pulls a TAXII 2.1 collection")
+                           "'taxii URL' pulls a TAXII 2.1 collection; none: finish the CSV / JSON Lines "
+                           "files whose load stopped midway (any load does that too)")
     add_attack_options(load)
     add_taxii_options(load)
     load.add_argument("--bulk", action="store_true",

@@ -8,6 +8,7 @@ test suite) has its own conf, data, logs and password under `$ATTRIB_HOME/instan
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -167,8 +168,9 @@ class LocalServer:
         return env
 
     def _write_conf(self, port: int) -> None:
+        private_dir(self.inst)
         for d in ("conf", "data", "logs", "run", "import", "plugins"):
-            (self.inst / d).mkdir(parents=True, exist_ok=True)
+            private_dir(self.inst / d)
         (self.inst / "conf" / "neo4j.conf").write_text("\n".join([
             "# Written by attrib on every start; edit ATTRIB_* environment variables instead.",
             "server.default_listen_address=127.0.0.1",
@@ -200,7 +202,7 @@ class LocalServer:
         self.password_file.write_text(password + "\n")
         out = subprocess.run([java, "-cp", str(self.lib / "*"), ADMIN_TOOL, "dbms",
                               "set-initial-password", password],
-                             env=self._env(), capture_output=True, text=True)
+                             env=self._env(), capture_output=True, text=True, umask=PRIVATE_UMASK)
         if out.returncode != 0:
             raise ServerError("neo4j-admin could not set the initial password:\n" + out.stdout + out.stderr)
 
@@ -228,10 +230,7 @@ class LocalServer:
                               hint="wait a moment and retry, or run: attrib neo4j stop")
         self.install()
         java = self._java()
-        preferred = self.s.preferred_bolt_port or self._last_port() or DEFAULT_BOLT_PORT
-        port = preferred if port_free(preferred) else free_port()
-        if port != preferred:
-            self.log(f"port {preferred} is taken; using {port}")
+        port = self._choose_port()
         self._write_conf(port)
         self._set_initial_password(java)
         console = open(self.inst / "logs" / "console.log", "ab")
@@ -240,7 +239,7 @@ class LocalServer:
             [java, f"-Xms{heap}", f"-Xmx{heap}", *JVM_OPTIONS, "-cp", str(self.lib / "*"), ENTRY_POINT,
              f"--home-dir={self.inst}", f"--config-dir={self.inst / 'conf'}"],
             env=self._env(), stdout=console, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True)
+            start_new_session=True, umask=PRIVATE_UMASK)
         console.close()
         self.state_file.write_text(json.dumps({"pid": proc.pid, "port": port,
                                                "version": self.s.neo4j_version}))
@@ -260,8 +259,30 @@ class LocalServer:
                           + self.log_tail(),
                           hint="raise ATTRIB_START_TIMEOUT on a slow machine, or run: attrib neo4j stop")
 
+    def _choose_port(self) -> int:
+        """ATTRIB_BOLT_PORT, else the port this instance used before, else 7687 or, when that is
+        taken on a first start, a port outside the ephemeral range (which outgoing connections
+        take from): kept from then on, so the URI of an instance never changes by itself. A
+        given or kept port that is taken is an error naming its holder, never a silent move."""
+        given = self.s.preferred_bolt_port or self._last_port()
+        if given:
+            if not port_free(given):
+                low, high = ephemeral_range()
+                why = (f"; it lies in the ephemeral range {low}-{high}, where outgoing connections take "
+                       "their ports" if low <= given <= high else "")
+                raise ServerError(f"port {given}, the bolt port of instance '{self.s.instance}', is "
+                                  f"taken by {port_holder(given)}{why}",
+                                  hint="stop that process, or move this instance for good: ATTRIB_BOLT_PORT="
+                                       f"{stable_free_port(self.s.instance)} attrib neo4j start")
+            return given
+        if port_free(DEFAULT_BOLT_PORT):
+            return DEFAULT_BOLT_PORT
+        port = stable_free_port(self.s.instance)
+        self.log(f"port {DEFAULT_BOLT_PORT} is taken; instance '{self.s.instance}' uses {port} from now on")
+        return port
+
     def _last_port(self) -> int | None:
-        """The port this instance used before, so a restart keeps its URI."""
+        """The port this instance used before (its conf is the record), so a restart keeps its URI."""
         try:
             conf = (self.inst / "conf" / "neo4j.conf").read_text()
         except FileNotFoundError:
@@ -337,12 +358,12 @@ class LocalServer:
                     for f in (self.inst / "data" / sub / "neo4j").rglob("*") if f.is_file())
         return total / 2**20
 
-    def admin(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    def admin(self, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
         """Run neo4j-admin (AdminTool) against this instance, e.g. for offline imports."""
         self.install()
         java = self._java()
         out = subprocess.run([java, "-Xmx1g", "-cp", str(self.lib / "*"), ADMIN_TOOL, *args],
-                             env=self._env(), capture_output=True, text=True)
+                             env=env or self._env(), capture_output=True, text=True, umask=PRIVATE_UMASK)
         if check and out.returncode != 0:
             raise ServerError(f"neo4j-admin {' '.join(args[:3])} failed:\n{out.stdout}{out.stderr}")
         return out
@@ -384,6 +405,64 @@ def free_port(host: str = LOCALHOST) -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def ephemeral_range() -> tuple[int, int]:
+    """The ports the kernel hands to outgoing connections (and to bind(0))."""
+    try:
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999  # Linux's default
+    return low, high
+
+
+def stable_free_port(name: str, host: str = LOCALHOST) -> int:
+    """A free port between 7688 and the ephemeral range, tried from a place that depends on `name`
+    only, so that instances started at once seldom pick the same one."""
+    first, last = DEFAULT_BOLT_PORT + 1, ephemeral_range()[0] - 1
+    if last < first:  # an ephemeral range starting low: take the ports above it
+        first, last = ephemeral_range()[1] + 1, 65535
+    span = last - first + 1
+    start = int(hashlib.sha256(name.encode()).hexdigest(), 16) % span
+    for i in range(span):
+        port = first + (start + i) % span
+        if port_free(port, host):
+            return port
+    raise ServerError(f"no free port between {first} and {last} for the local Neo4j")
+
+
+def port_holder(port: int) -> str:
+    """Who holds a local TCP port: 'pid N (command line)' from /proc, when this user may see it."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[9] != "0":
+                inodes.add(f"socket:[{fields[9]}]")
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd) in inodes for fd in (proc / "fd").iterdir()):
+                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+                return f"pid {proc.name} ({cmd[:120]})"
+        except OSError:  # gone, or another user's
+            continue
+    return "a process this user cannot see"
+
+
+PRIVATE_UMASK = 0o077  # files the server and neo4j-admin write: the store, auth.ini, dumps
+
+
+def private_dir(path: Path) -> Path:
+    """Make `path` (and parents) a directory only its owner may read: 0700."""
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    return path
 
 
 def _rss_mb(pid: int) -> float | None:

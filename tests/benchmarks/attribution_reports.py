@@ -34,7 +34,7 @@ from graph.analysis import engine, scoring
 from graph.analysis.evidence import Snapshot, incident_evidence, profile_part
 from graph.store import schema
 from graph.store.db import GraphDB
-from graph.store.ingest import load_paths
+from app.ingest import load_paths
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 ANNOCTR = SHARED / "ttp-reports" / "annoctr-train.json"

@@ -4,7 +4,12 @@ keeps a backup of hand-loaded work."""
 from __future__ import annotations
 
 import gzip
+import os
+import shutil
+import stat
+import tempfile
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -12,8 +17,9 @@ from app.cli import main
 from graph.errors import ValidationError
 from graph.settings import SEED_DIR
 from app import backup
-from graph.store import schema
 from app.ingest import load_paths
+from graph.store import schema
+from graph.store.server import LocalServer
 from tests.conftest import shared_file
 
 # One node with a property of every type Neo4j stores, so the logical format must keep types.
@@ -70,6 +76,7 @@ def test_logical_round_trip(curated, db, settings, tmp_path):
     made = backup.backup(settings, path, "logical")
     assert (made.nodes, made.relationships) == (sum(curated[0].values()), sum(curated[1].values()))
     assert gzip.open(path, "rt").readline().startswith('{"format": "attrib-graph-backup"')
+    assert _mode(path) == 0o600
 
     with pytest.raises(backup.NotEmpty):  # never into a graph that holds data
         backup.restore(settings, path)
@@ -98,17 +105,50 @@ def test_incomplete_backup_is_refused_and_nothing_written(curated, db, settings,
         assert db.read("MATCH (n) RETURN count(n) AS n")[0]["n"] == 0
 
 
+def test_edited_backup_is_refused_and_nothing_written(curated, db, settings, tmp_path):
+    path = tmp_path / "graph.jsonl.gz"
+    backup.backup(settings, path, "logical")
+    text = gzip.open(path, "rt").read()
+    assert text.count("AstraZeneca") > 1
+    # A value changed, every count the same: only the checksum tells.
+    edited = tmp_path / "edited.jsonl.gz"
+    edited.write_bytes(gzip.compress(text.replace("AstraZeneca", "AstraZeneka", 1).encode()))
+    schema.reset(db)
+    with pytest.raises(ValidationError) as info:
+        backup.restore(settings, edited)
+    assert str(edited) in str(info.value) and "checksum" in str(info.value)
+    assert db.read("MATCH (n) RETURN count(n) AS n")[0]["n"] == 0
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def _damaged(dump: Path) -> dict[str, bytes]:
+    data = dump.read_bytes()
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0x01
+    return {"cut.dump": data[: len(data) // 2], "flipped.dump": bytes(flipped)}
+
+
 def test_dump_round_trip(curated, db, settings, tmp_path):
     if settings.external:
         pytest.skip("NEO4J_URI is set: neo4j-admin dump needs the local instance")
     path = tmp_path / "graph.dump"
     made = backup.backup(settings, path, "dump", log=lambda msg: None)
-    assert made.format == "dump" and path.stat().st_size > 0
+    assert made.format == "dump" and path.stat().st_size > 0 and _mode(path) == 0o600
     assert (made.nodes, made.relationships) == (sum(curated[0].values()), sum(curated[1].values()))
     db.check()  # the server is back after the dump
     with pytest.raises(backup.NotEmpty):
         backup.restore(settings, path, log=lambda msg: None)
     schema.reset(db)
+    # A damaged dump is refused before the store is touched: the database keeps working.
+    for name, data in _damaged(path).items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(ValidationError) as info:
+            backup.restore(settings, tmp_path / name, log=lambda msg: None)
+        assert str(tmp_path / name) in str(info.value) and "neo4j-admin cannot load it" in str(info.value)
+        assert db.read("MATCH (n) RETURN count(n) AS n")[0]["n"] == 0
     backup.restore(settings, path, log=lambda msg: None)
     assert snapshot(db) == curated
     # The other way: the dump's graph backed up logically and restored gives it again.
@@ -146,6 +186,7 @@ def test_reset_backs_up_hand_loaded_records(curated, db, settings, cli_env, caps
         err = capsys.readouterr().err
         made = _automatic(settings) - before - set(old)
         assert len(made) == 1 and "records loaded by hand" in err, err
+        assert _mode(next(iter(made))) == 0o600 and _mode(settings.backup_dir) == 0o700
         assert db.read("MATCH (n) RETURN count(n) AS n")[0]["n"] == 0
         kept = sorted(_automatic(settings))
         assert len(kept) == backup.KEEP_AUTOMATIC and kept[-1] in made
@@ -176,3 +217,47 @@ def test_reset_of_feed_data_only_makes_no_backup(db, settings, cli_env, capsys, 
                      "stance: attributes, confidence: 50, date: '2024-01-01'}]\n")
     assert load_paths(db, [claim]).ok
     assert backup.has_hand_curated(db)
+
+
+def test_recover_brings_a_store_that_does_not_start_back(curated, db, settings, cli_env, capsys, tmp_path):
+    """What a failed in-place load of a damaged dump leaves (the store half-written): every
+    command fails until `attrib restore --recover` restores the newest backup that passes its
+    checks (a damaged newer one is skipped) and keeps the broken store aside."""
+    if settings.external:
+        pytest.skip("NEO4J_URI is set: recovery works on the local instance's store")
+    server = LocalServer(settings)
+    good = settings.backup_dir / f"before-reset-{settings.instance}-29990101T000000000000Z.jsonl.gz"
+    newer = settings.backup_dir / f"before-reset-{settings.instance}-29990102T000000000000Z.jsonl.gz"
+    dump = tmp_path / "graph.dump"
+    backup.backup(settings, dump, "dump", log=lambda msg: None)
+    backup.backup(settings, good, "logical")
+    newer.write_bytes(gzip.compress(gzip.open(good, "rt").read().replace("AstraZeneca", "AstraZeneka", 1).encode()))
+    os.utime(good, (1, 1))  # the damaged one is the newest
+    broken = set()
+    try:
+        server.stop()
+        with tempfile.TemporaryDirectory() as tmp:  # the old restore: neo4j-admin load in place
+            (Path(tmp) / "neo4j.dump").write_bytes(_damaged(dump)["cut.dump"])
+            assert server.admin("database", "load", "neo4j", f"--from-path={tmp}",
+                                "--overwrite-destination=true", check=False).returncode != 0
+        server.start()
+        capsys.readouterr()
+        assert main(["stats"]) != 0
+        assert main(["restore", str(dump)]) == 1
+        err = capsys.readouterr().err
+        assert "does not start" in err and "attrib restore --recover" in err and "Traceback" not in err
+
+        assert main(["restore", "--recover"]) == 0, capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert f"skipped: {newer}" in err and "checksum" in err
+        assert f"restored {sum(curated[0].values())} nodes" in err and str(good) in err
+        assert snapshot(db) == curated
+        broken = set(settings.instance_dir.glob("broken-*"))
+        assert len(broken) == 1 and (next(iter(broken)) / "databases" / "neo4j").is_dir()
+        assert main(["restore", "--recover"]) == 1  # a working graph: nothing to recover
+        assert "nothing to recover" in capsys.readouterr().err
+    finally:
+        good.unlink(missing_ok=True)
+        newer.unlink(missing_ok=True)
+        for d in broken:
+            shutil.rmtree(d)

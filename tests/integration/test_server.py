@@ -1,8 +1,9 @@
-"""The managed Neo4j: idempotent start, stop, status, loopback only, 0600 password, and what
-every command says when no server answers. Uses an instance of its own, not the test server."""
+"""The managed Neo4j: idempotent start, stop, status, loopback only, one port per instance, files
+0600/0700, and what every command says when no server answers. Uses an instance of its own."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import stat
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from graph.store.server import LocalServer
+from graph.store.server import DEFAULT_BOLT_PORT, LocalServer, ephemeral_range
 
 
 def _listen_addresses(port: int) -> set[str]:
@@ -25,27 +26,39 @@ def _listen_addresses(port: int) -> set[str]:
     return found
 
 
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
 @pytest.fixture
 def lifecycle_env(monkeypatch, settings):
     if settings.external:
         pytest.skip("NEO4J_URI is set: the local server manager is not used")
-    monkeypatch.setenv("ATTRIB_INSTANCE", "lifecycle")
-    blocker = socket.socket()  # hold a port so start must choose another
-    blocker.bind(("127.0.0.1", 0))
-    blocker.listen()
-    monkeypatch.setenv("ATTRIB_BOLT_PORT", str(blocker.getsockname()[1]))
-    yield settings.with_instance("lifecycle"), blocker.getsockname()[1]
+    name = settings.instance + "-life"  # its own, fresh: its first start chooses the port
+    life = settings.with_instance(name)
+    LocalServer(life).stop()
+    shutil.rmtree(life.instance_dir, ignore_errors=True)
+    monkeypatch.setenv("ATTRIB_INSTANCE", name)
+    monkeypatch.delenv("ATTRIB_BOLT_PORT", raising=False)
+    blocker = socket.socket()  # hold 7687 (unless something else does) so start must choose another
+    try:
+        blocker.bind(("127.0.0.1", DEFAULT_BOLT_PORT))
+        blocker.listen()
+    except OSError:
+        pass
+    yield life
     blocker.close()
-    LocalServer(settings.with_instance("lifecycle")).stop()
+    LocalServer(life).stop()
 
 
 def test_start_twice_stop_status_and_stopped_commands(lifecycle_env, capsys):
-    settings, taken_port = lifecycle_env
+    settings = lifecycle_env
     assert main(["neo4j", "start"]) == 0
     err = capsys.readouterr().err
-    assert f"port {taken_port} is taken" in err
     status = LocalServer(settings).status()
-    assert status.state == "running" and status.port != taken_port
+    assert status.state == "running" and status.port != DEFAULT_BOLT_PORT
+    assert f"port {DEFAULT_BOLT_PORT} is taken; instance '{settings.instance}' uses {status.port} from now on" in err
+    assert DEFAULT_BOLT_PORT < status.port < ephemeral_range()[0]  # no outgoing connection takes it
 
     # the second start is a no-op success
     assert main(["neo4j", "start"]) == 0
@@ -56,8 +69,15 @@ def test_start_twice_stop_status_and_stopped_commands(lifecycle_env, capsys):
     addresses = _listen_addresses(status.port)
     assert addresses and addresses <= {"0100007F", "0000000000000000FFFF00000100007F"}, addresses
 
+    # the password, its hash and the store: the owner's only
     password_file = settings.instance_dir / "password"
-    assert stat.S_IMODE(os.stat(password_file).st_mode) == 0o600
+    assert _mode(password_file) == 0o600
+    assert _mode(settings.instance_dir / "data" / "dbms" / "auth.ini") == 0o600
+    for d in (settings.instance_dir, settings.instance_dir / "data"):
+        assert _mode(d) == 0o700, d
+    store = [p for sub in ("databases", "transactions") for p in (settings.instance_dir / "data" / sub).rglob("*")]
+    assert store and {_mode(p) for p in store if p.is_file()} == {0o600}
+    assert {_mode(p) for p in store if p.is_dir()} == {0o700}
 
     assert main(["neo4j", "status"]) == 0
     assert "running at bolt://127.0.0.1:" in capsys.readouterr().out
@@ -77,6 +97,19 @@ def test_start_twice_stop_status_and_stopped_commands(lifecycle_env, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: no Neo4j server is running") and "attrib neo4j start" in err
     assert "Traceback" not in err
+
+    # its port taken while it is stopped: one error naming the holder, no move to another port
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", status.port))
+        holder.listen()
+        assert main(["neo4j", "start"]) == 1
+        err = capsys.readouterr().err
+        assert f"port {status.port}, the bolt port of instance '{settings.instance}', is taken by pid {os.getpid()}" in err
+        assert "Traceback" not in err
+        assert LocalServer(settings).status().state == "stopped"
+    # once it is free again, the instance is back on the same port
+    assert main(["neo4j", "start"]) == 0
+    assert LocalServer(settings).status().port == status.port
 
 
 def test_unreachable_external_uri(monkeypatch, capsys):

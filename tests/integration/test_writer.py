@@ -4,6 +4,8 @@ must come out the same as writing everything in one transaction, and a key anoth
 creates meanwhile must not be doubled."""
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import threading
 import time
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from app.cli import main
 from graph.model import Batch
 from graph.store import schema
 from app.ingest import load_paths
@@ -95,3 +98,49 @@ def test_key_created_meanwhile_by_another_client_is_merged_not_doubled(db, concu
                    "RETURN s.name AS name, s.kind AS kind, s.reliability AS reliability, count(r) AS reports")
     assert rows == [{"name": "Race Source", "kind": "news", "reliability": "B", "reports": 1}]
     assert outcome["result"].nodes_created == 1  # the incident; the source was the other client's
+
+
+def test_a_streamed_load_killed_midway_is_marked_and_the_next_load_finishes_it(db, records, settings, cli_env,
+                                                                                 capsys, tmp_path):
+    """`kill -9` of the loader while it writes the chunks of a streamed file: the graph holds part
+    of the file and says so (the marker), and `attrib load` with no path completes it."""
+    assert load_paths(db, [records / "sources.csv", records / "actors.csv"]).ok
+    incidents = tmp_path / "incidents.csv"
+    incidents.write_bytes((records / "incidents.csv").read_bytes())
+    env = {**os.environ, "ATTRIB_WRITE_CONCURRENCY": "0"}  # one transaction per chunk: slower, easy to catch
+    if not settings.external:
+        env["ATTRIB_INSTANCE"] = settings.instance
+    loader = subprocess.Popen([sys.executable, "-m", "app.cli", "load", str(incidents)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    count = "MATCH (i:Incident) RETURN count(i) AS n"
+    try:
+        deadline = time.monotonic() + 300
+        while not db.read(count)[0]["n"] and loader.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        loader.kill()
+    finally:
+        loader.wait()
+    written = db.read(count)[0]["n"]
+    assert 0 < written < 4500, written  # the first chunk of three is in, not the whole file
+    marker = db.read("MATCH (m:AttribLoad) RETURN m.file AS file, m.done AS done, m.chunks AS chunks")
+    assert marker == [{"file": str(incidents.resolve()), "done": marker[0]["done"], "chunks": 3}]
+    assert marker[0]["done"] < 3
+
+    assert main(["load"]) == 0
+    err = capsys.readouterr().err
+    assert f"finished {incidents.resolve()} (its last load stopped after" in err
+    assert db.read(count)[0]["n"] == 4500
+    assert not db.read("MATCH (m:AttribLoad) RETURN m")
+    finished = dump(db)
+    schema.reset(db)
+    assert load_paths(db, [records / "sources.csv", records / "actors.csv", incidents]).ok
+    assert dump(db) == finished  # the same graph as a load never interrupted
+
+    # A file changed since its load stopped: not loaded, but every load says the graph holds part of it.
+    db.write("CREATE (:AttribLoad {file: $file, size: 1, mtime_ns: 1, chunks: 3, done: 1})",
+             {"file": str(incidents.resolve())})
+    assert main(["load"]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: {incidents.resolve()}: its last load stopped after 1 of 3 chunks, so the graph holds part" in err
+    assert main(["load", str(incidents)]) == 0  # loading it again completes it and clears the marker
+    assert not db.read("MATCH (m:AttribLoad) RETURN m")
