@@ -156,7 +156,6 @@ def hostile_server(drip_s: float = 0.5) -> Iterator[str]:
     stop = threading.Event()
 
     class Hostile(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
 
         def do_GET(self):
             path = self.path.split("?")[0]
