@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator
 from graph.errors import ValidationError
 from graph.model import Batch
 from loaders import misp, records, stix
-from loaders.common import base_suffix, parse_json, parse_yaml, read_text, walk_files
+from loaders.common import base_suffix, check_regular, parse_json, parse_yaml, read_text, walk_files
 
 SUPPORTED_SUFFIXES = (".yaml", ".yml", ".json", ".csv", ".jsonl")
 STREAMED_SUFFIXES = (".csv", ".jsonl")
@@ -39,6 +39,11 @@ def expand_paths(paths: list[str | Path]) -> list[Path]:
             files.append(path)
         else:
             raise ValidationError(path, "no such file or directory")
+    for path in files:
+        try:
+            check_regular(path, path.stat().st_mode)
+        except OSError as exc:
+            raise ValidationError(path, f"cannot read the file ({exc.strerror or exc})") from exc
     return files
 
 
