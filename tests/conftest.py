@@ -184,7 +184,7 @@ def hostile_server(drip_s: float = 0.5) -> Iterator[str]:
                         self.wfile.write(b" ")
                         self.wfile.flush()
                 else:
-                    stop.wait(60)
+                    stop.wait(3600)
             except OSError:
                 pass  # the client gave up
 
