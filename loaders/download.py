@@ -22,7 +22,7 @@ import re
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import unquote, urljoin, urlparse
@@ -65,6 +65,7 @@ class Limits:
     max_bytes: int
     deadline_s: float
     timeout_s: float
+    cap_name: str = "ATTRIB_DOWNLOAD_MAX_MB"  # what sets max_bytes, for the message
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> "Limits":
@@ -91,7 +92,8 @@ class Budget:
         """Count `size` more bytes (`announced`: only check a Content-Length before reading)."""
         if self.bytes + size > self.limits.max_bytes:
             raise DownloadError(f"{self.url}: more than {self.limits.max_bytes / 2**20:g} MB "
-                                f"(ATTRIB_DOWNLOAD_MAX_MB); stopped", hint=LIMITS_HINT)
+                                f"({self.limits.cap_name}); stopped",
+                                hint=LIMITS_HINT if self.limits.cap_name.startswith("ATTRIB_") else None)
         self.bytes += 0 if announced else size
 
 
@@ -232,12 +234,13 @@ def _alive(pid: int) -> bool:
 
 def fetch(url: str, directory: Path, name: str | None = None, pinned: bool = False,
           progress: Progress | None = None, refresh: bool = False, limits: Limits | None = None,
-          max_bytes: int | None = None) -> Fetched:
-    """`url` into `directory` (`max_bytes`: a lower cap than the settings' for this download)."""
+          max_bytes: tuple[int, str] | None = None) -> Fetched:
+    """`url` into `directory` (`max_bytes`: a lower cap than the settings' for this download, and
+    what sets it)."""
     check_url(url)
     limits = limits or Limits.from_settings()
-    if max_bytes is not None and max_bytes < limits.max_bytes:
-        limits = Limits(max_bytes, limits.deadline_s, limits.timeout_s)
+    if max_bytes is not None and max_bytes[0] < limits.max_bytes:
+        limits = replace(limits, max_bytes=max_bytes[0], cap_name=max_bytes[1])
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / (name or cache_name(url))
     meta_path = path.with_name(path.name + ".meta.json")

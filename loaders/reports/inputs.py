@@ -45,7 +45,8 @@ def read_report(arg: str, cache_dir: Path | None = None, progress: Progress | No
     if is_url(arg):
         if cache_dir is None:
             raise ValidationError(arg, "no download cache given for a URL")
-        fetched = fetch(arg, cache_dir / "reports", name=_cache_name(arg), refresh=refresh, max_bytes=MAX_BYTES,
+        fetched = fetch(arg, cache_dir / "reports", name=_cache_name(arg), refresh=refresh,
+                        max_bytes=(MAX_BYTES, "the most attrib extract reads"),
                         progress=(lambda done, total: progress(f"downloading {done / 1e6:.1f} MB")) if progress else None)
         text, meta = read_bytes(_read_file(fetched.path, arg), arg, progress=progress, url=arg)
         return text, meta

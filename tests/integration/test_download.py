@@ -207,3 +207,12 @@ def test_an_interrupted_download_keeps_the_cached_copy(hostile, tmp_path):
     with pytest.raises(DownloadError, match="ATTRIB_DOWNLOAD_MAX_MB"):
         fetch(url, tmp_path, limits=SMALL)
     assert cached.read_text() == "{}" and not list(tmp_path.glob(".part-*"))
+
+
+def test_a_report_url_is_capped_at_what_extract_reads(hostile, tmp_path):
+    from loaders.reports.inputs import MAX_BYTES, read_report
+
+    with pytest.raises(DownloadError) as caught:
+        read_report(f"{hostile}/endless", cache_dir=tmp_path)
+    assert f"more than {MAX_BYTES // 2**20} MB (the most attrib extract reads); stopped" in str(caught.value)
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
