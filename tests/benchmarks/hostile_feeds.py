@@ -26,7 +26,7 @@ from tests.conftest import REPO, hostile_server
 CLI = "from app.cli import main; raise SystemExit(main())"
 TOOL = {"type": "tool", "spec_version": "2.1", "created": "2023-05-01T00:00:00.000Z",
         "modified": "2023-05-01T00:00:00.000Z"}
-API_ROOT = b'{"title": "hostile", "versions": ["application/taxii+json;version=2.1"]}'
+API_ROOT = b'{"title": "hostile", "versions": ["application/taxii+json;version=2.1"], "max_content_length": 9765625}'
 
 
 def _tool(n: int, pad: int = 0) -> bytes:
