@@ -63,6 +63,14 @@ class Settings:
     connect_timeout_s: float
     acquire_timeout_s: float
     retry_budget_s: float
+    # Downloads (loaders/download.py: attrib load attack, attrib extract URL, attrib load taxii):
+    # most megabytes one download or TAXII pull may bring, seconds it may take in all, and seconds
+    # one request may wait to connect or for the next bytes; a TAXII pull's most pages and objects.
+    download_max_mb: int
+    download_deadline_s: int
+    download_timeout_s: int
+    taxii_max_pages: int
+    taxii_max_objects: int
 
     @property
     def external(self) -> bool:
@@ -116,4 +124,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         connect_timeout_s=2.0,
         acquire_timeout_s=3.0,
         retry_budget_s=3.0,
+        download_max_mb=_env_int("ATTRIB_DOWNLOAD_MAX_MB", 1024),
+        download_deadline_s=_env_int("ATTRIB_DOWNLOAD_DEADLINE", 900),
+        download_timeout_s=_env_int("ATTRIB_DOWNLOAD_TIMEOUT", 60),
+        taxii_max_pages=_env_int("ATTRIB_TAXII_MAX_PAGES", 10_000),
+        taxii_max_objects=_env_int("ATTRIB_TAXII_MAX_OBJECTS", 2_000_000),
     )

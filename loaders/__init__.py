@@ -32,7 +32,7 @@ def document_formats() -> list[tuple[str, Callable[[Any], bool], Callable[[Path,
 
 
 def expand_paths(paths: list[str | Path]) -> list[Path]:
-    from loaders.common import base_suffix, walk_files
+    from loaders.common import base_suffix, check_regular, walk_files
 
     files: list[Path] = []
     for raw in paths:
@@ -46,6 +46,11 @@ def expand_paths(paths: list[str | Path]) -> list[Path]:
             files.append(path)
         else:
             raise ValidationError(path, "no such file or directory")
+    for path in files:
+        try:
+            check_regular(path, path.stat().st_mode)
+        except OSError as exc:
+            raise ValidationError(path, f"cannot read the file ({exc.strerror or exc})") from exc
     return files
 
 

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import re
+import stat
 import zlib
 from pathlib import Path
 from typing import IO, Any, Iterator
@@ -69,14 +70,38 @@ class _GzipGuard(io.RawIOBase):
         super().close()
 
 
+_SPECIAL = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+            (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def check_regular(path: Path, mode: int, shown: str | Path | None = None) -> None:
+    """Refuse anything but a regular file (a link is judged by what it points at): a device or
+    a pipe never ends, or blocks."""
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _SPECIAL if test(mode)), "not a regular file")
+        raise ValidationError(shown or path, f"is {kind}, not a regular file", hint="give the file itself")
+
+
+def open_regular(path: Path, shown: str | Path | None = None) -> IO[bytes]:
+    """A regular file opened for reading; opening never blocks (a FIFO is refused, not waited on)."""
+    shown = shown or path
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError as exc:
+        raise ValidationError(shown, "file not found (was it moved or deleted?)") from exc
+    except OSError as exc:
+        raise ValidationError(shown, f"cannot read the file ({exc.strerror or exc})") from exc
+    try:
+        check_regular(path, os.fstat(fd).st_mode, shown)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
 def _open_bytes(path: Path) -> IO[bytes]:
     """A binary stream over a file, decompressed (and bomb-guarded) if it is gzip."""
-    try:
-        raw = open(path, "rb")
-    except FileNotFoundError as exc:
-        raise ValidationError(path, "file not found (was it moved or deleted?)") from exc
-    except OSError as exc:
-        raise ValidationError(path, f"cannot read the file ({exc.strerror or exc})") from exc
+    raw = open_regular(path)
     try:
         gzipped = raw.read(2) == b"\x1f\x8b"
         raw.seek(0)

@@ -145,3 +145,58 @@ def html_server(body: str) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def hostile_server(drip_s: float = 0.5) -> Iterator[str]:
+    """A web server on 127.0.0.1 that misbehaves by path; yields its base URL.
+    /endless: a body without length that never ends; /announced: a Content-Length of 10 GB;
+    /drip: one byte every `drip_s`; /stall: the headers, then nothing; /redirect-ftp: a redirect
+    to ftp://; /redirect-loop: a redirect to itself; /discovery-endless: an endless JSON object."""
+    stop = threading.Event()
+
+    class Hostile(http.server.BaseHTTPRequestHandler):
+
+        def do_GET(self):
+            path = self.path.split("?")[0]
+            if path.startswith("/redirect"):
+                self.send_response(302)
+                self.send_header("Location", "ftp://127.0.0.1/x.json" if path == "/redirect-ftp" else path)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/taxii+json;version=2.1")
+            if path == "/announced":
+                self.send_header("Content-Length", str(10 * 2**30))
+            elif path == "/drip":
+                self.send_header("Content-Length", "1000")
+            else:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            try:
+                if path.endswith("/endless") or path.startswith("/discovery-endless"):
+                    self.wfile.write(b'{"title": "')
+                    while not stop.is_set():
+                        self.wfile.write(b"a" * 65536)
+                elif path == "/drip":
+                    while not stop.wait(drip_s):
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                else:
+                    stop.wait(3600)
+            except OSError:
+                pass  # the client gave up
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        stop.set()
+        server.shutdown()
+        server.server_close()

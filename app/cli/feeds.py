@@ -2,6 +2,7 @@
 `attrib load taxii` (a TAXII 2.1 collection)."""
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import sys
@@ -39,9 +40,8 @@ def add_taxii_options(load) -> None:
                        help="the collection (needed when the server offers several)")
     group.add_argument("--added-after", metavar="DATE",
                        help="only objects the server added after DATE (YYYY-MM-DD or a UTC timestamp)")
-    group.add_argument("--user", metavar="U", help="HTTP basic-auth user")
-    group.add_argument("--password", metavar="P", default=os.environ.get("ATTRIB_TAXII_PASSWORD"),
-                       help="HTTP basic-auth password (default: $ATTRIB_TAXII_PASSWORD)")
+    group.add_argument("--user", metavar="U", help="HTTP basic-auth user; the password comes from "
+                       "$ATTRIB_TAXII_PASSWORD, else a prompt (never the command line, which others can see)")
 
 
 def cmd_resolve(args, settings: Settings) -> int:
@@ -81,14 +81,18 @@ def taxii_path(args, settings: Settings) -> Path:
         if interactive:
             print(f"\r  {objects} objects in {pages} page(s)", end="", file=sys.stderr, flush=True)
 
+    password = None
+    if args.user:
+        password = os.environ.get("ATTRIB_TAXII_PASSWORD")
+        if password is None and sys.stdin.isatty():
+            password = getpass.getpass(f"TAXII password for {args.user}: ")
     err(f"pulling from {url} ...")
-    pulled = taxii.pull(url, collection=args.collection, added_after=args.added_after,
-                        user=args.user, password=args.password, progress=progress)
+    pulled = taxii.pull(url, settings.cache_dir, collection=args.collection, added_after=args.added_after,
+                        user=args.user, password=password, progress=progress, settings=settings)
     if interactive:
         print(file=sys.stderr)
-    path = taxii.save_bundle(pulled, settings.cache_dir)
-    err(f"{pulled.title} ({pulled.url}): {len(pulled.objects)} objects in {pulled.pages} page(s) -> {path}")
-    return path
+    err(f"{pulled.title} ({pulled.url}): {pulled.objects} objects in {pulled.pages} page(s) -> {pulled.path}")
+    return pulled.path
 
 
 def attack_paths(args, settings: Settings) -> tuple[list, Fetched | None]:

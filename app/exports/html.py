@@ -11,7 +11,7 @@ from pathlib import Path
 
 from app.exports.base import Format, Job
 from app.exports.style import (CSP, FONT, LAYOUT_SEED, TLP_LEVELS, edge_color, esc, footnote, layout, legend_items,
-                               short, style, tlp_label, today)
+                               short, style, tlp_label, today, web_url)
 from graph.reads.subgraph import SubNode, Subgraph
 
 TOOLTIP_PROPS = ("kind", "stance", "confidence", "date", "first_seen", "last_seen", "availability",
@@ -24,6 +24,8 @@ def tooltip_html(node: SubNode) -> str:
     lines = [f"<b>{esc(node.name)}</b>", f"<i>{esc(node.label)}</i> &middot; {esc(node.key or node.id)}"]
     for k in TOOLTIP_PROPS:
         v = node.props.get(k)
+        if k == "url":
+            v = web_url(v)
         if v in (None, "", []):
             continue
         if isinstance(v, list):

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from app.exports.assessment import assessment_text, claims_about, gather
 from app.exports.base import Format, Job
-from app.exports.style import tlp_label
+from app.exports.style import tlp_label, web_url
 from graph.reads.subgraph import SubNode
 
 # Fixed namespace of attrib's uuid5 ids (never change it: ids would change with it).
@@ -169,8 +169,8 @@ class _Bundle:
             obj["x_attrib_kind"] = props["kind"]
         if props.get("reliability"):
             obj["x_attrib_reliability"] = props["reliability"]
-        if props.get("url"):
-            obj["external_references"] = [{"source_name": str(name), "url": str(props["url"])}]
+        if web_url(props.get("url")):
+            obj["external_references"] = [{"source_name": str(name), "url": web_url(props["url"])}]
         self._mark(obj)
         return self.add(obj)["id"]
 
@@ -317,9 +317,9 @@ class _Bundle:
             obj["confidence"] = c.props["confidence"]
         if c.props.get("statement"):
             obj["explanation" if kind == "opinion" else "description"] = str(c.props["statement"])
-        if c.props.get("url"):
+        if web_url(c.props.get("url")):
             obj["external_references"] = [{"source_name": self.objects[self.source(source)]["name"],
-                                           "url": str(c.props["url"])}]
+                                           "url": web_url(c.props["url"])}]
         self._mark(obj)
         self.ids[c.id] = obj["id"]
         return self.add(obj)

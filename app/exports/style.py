@@ -9,6 +9,7 @@ import datetime as _dt
 import html
 import math
 import re
+from urllib.parse import urlparse
 
 from typing import TYPE_CHECKING
 
@@ -49,6 +50,14 @@ _XML_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 def esc(value) -> str:
     """Escape one data string for HTML and XML (and drop characters XML cannot hold)."""
     return html.escape(_XML_BAD.sub("", "" if value is None else str(value)), quote=True)
+
+
+def web_url(value) -> str | None:
+    """`value` if it is an http(s) URL, else None: a `javascript:`, `data:` or `file:` address from
+    data never becomes a link in an export."""
+    text = "" if value is None else str(value).strip()
+    parsed = urlparse(text)
+    return text if parsed.scheme.lower() in ("http", "https") and parsed.netloc else None
 
 
 def style(node: SubNode) -> dict:

@@ -32,7 +32,7 @@ def run_load(paths: list[Path], names: dict[str, str] | None = None) -> LoadRepo
         return text
 
     def on_file(path: Path) -> None:
-        status["file"] = shown(path)
+        status["file"] = state.plain(shown(path))  # progress text is Markdown: a file name is data
         bar.progress(0.0, text=f"loading {status['file']}")
 
     def progress(done: int, total: int) -> None:
@@ -69,7 +69,8 @@ def show_report(report: LoadReport, shown, added: dict[str, str]) -> None:
         if added:
             st.markdown(f"**{len(added)} new incident(s)**: open on the Workbench")
             for key, name in sorted(added.items(), key=lambda kv: kv[1])[:NEW_LINKS]:
-                st.page_link("views/workbench.py", label=f"{name} ({key})", query_params={"incident": key})
+                st.page_link("views/workbench.py", label=f"{state.plain(name)} ({state.plain(key)})",
+                             query_params={"incident": key})
             if len(added) > NEW_LINKS:
                 st.caption(f"and {len(added) - NEW_LINKS} more (pick them on the Workbench).")
     if report.refused:

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
 import sys
+import time
 from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urlparse
 
 from graph.errors import ValidationError
-from loaders.common import normalise_date
+from loaders.common import normalise_date, open_regular
 from loaders.download import fetch
 from loaders.reports.draft import ReportMeta
 
@@ -20,6 +22,11 @@ from loaders.reports.draft import ReportMeta
 MAX_BYTES = 50 * 1024 * 1024
 # Longest text drafted (characters, about 1,000 pages): drafting takes ~20 s per million here.
 MAX_CHARS = 3_000_000
+# Most PDF pages read (counted before any is read), and seconds spent reading their text
+# (checked between pages, as are the characters): one hostile page stream read 10,000 times
+# costs about 0.7 s a time.
+MAX_PDF_PAGES = 2_000
+PDF_SECONDS = 120
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 Progress = Callable[[str], None]
@@ -39,6 +46,7 @@ def read_report(arg: str, cache_dir: Path | None = None, progress: Progress | No
         if cache_dir is None:
             raise ValidationError(arg, "no download cache given for a URL")
         fetched = fetch(arg, cache_dir / "reports", name=_cache_name(arg), refresh=refresh,
+                        max_bytes=(MAX_BYTES, "the most attrib extract reads"),
                         progress=(lambda done, total: progress(f"downloading {done / 1e6:.1f} MB")) if progress else None)
         text, meta = read_bytes(_read_file(fetched.path, arg), arg, progress=progress, url=arg)
         return text, meta
@@ -55,16 +63,16 @@ def _cache_name(url: str) -> str:
 
 
 def _read_file(path: Path, shown: str) -> bytes:
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise ValidationError(shown, f"is {size / 1e6:.0f} MB; attrib extract reads at most "
-                                  f"{MAX_BYTES // (1024 * 1024)} MB", hint="split the report")
-        return path.read_bytes()
-    except FileNotFoundError as exc:
-        raise ValidationError(shown, "file not found") from exc
-    except OSError as exc:
-        raise ValidationError(shown, f"cannot read the file ({exc.strerror or exc})") from exc
+    """A regular file's bytes (a device, a FIFO or a socket is refused, never read)."""
+    with open_regular(path, shown) as f:
+        try:
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_BYTES:
+                raise ValidationError(shown, f"is {size / 1e6:.0f} MB; attrib extract reads at most "
+                                      f"{MAX_BYTES // (1024 * 1024)} MB", hint="split the report")
+            return f.read(MAX_BYTES + 1)
+        except OSError as exc:
+            raise ValidationError(shown, f"cannot read the file ({exc.strerror or exc})") from exc
 
 
 def read_bytes(data: bytes, name: str, suffix: str = "", stem: str | None = None,
@@ -146,12 +154,23 @@ def _pdf(data: bytes, name: str, progress: Progress | None) -> tuple[str, Report
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise ValidationError(name, "is an encrypted PDF", hint="save an unencrypted copy")
-        pages = []
+        pages, chars, started = [], 0, time.monotonic()
         total = len(reader.pages)
+        if total > MAX_PDF_PAGES:
+            raise ValidationError(name, f"has {total:,} pages; attrib extract reads at most {MAX_PDF_PAGES:,}",
+                                  hint="split the report into its parts and extract each")
         for number, page in enumerate(reader.pages, start=1):
             if progress:
                 progress(f"reading PDF page {number}/{total}")
             pages.append(page.extract_text() or "")
+            chars += len(pages[-1])
+            if chars > MAX_CHARS:
+                raise ValidationError(name, f"holds over {MAX_CHARS:,} characters of text by "
+                                      f"page {number:,} of {total:,}; attrib extract drafts at most that "
+                                      f"(about 1,000 pages)", hint="split the report into its parts and extract each")
+            if time.monotonic() - started > PDF_SECONDS and number < total:
+                raise ValidationError(name, f"reading its text took over {PDF_SECONDS} s by page {number} of "
+                                      f"{total}; stopped", hint="save the report's text and extract that")
         info = reader.metadata or {}
         title, author = info.get("/Title"), info.get("/Author")
         created = info.get("/CreationDate")

@@ -5,7 +5,10 @@ import functools
 import gzip
 import http.server
 import json
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -13,8 +16,10 @@ import pytest
 from app.cli import main
 from graph.settings import load_settings
 from graph.store import schema
-from loaders.download import DownloadError, attack_url, cache_name, fetch, fetch_attack
-from tests.conftest import shared_file
+from loaders.download import DownloadError, Limits, attack_url, cache_name, fetch, fetch_attack
+from tests.conftest import REPO, hostile_server, shared_file
+
+QUICK = Limits(max_bytes=2**20, deadline_s=10, timeout_s=2)
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
@@ -117,7 +122,7 @@ def test_attack_release_urls_and_errors(tmp_path):
     with pytest.raises(DownloadError, match="only http and https"):
         fetch_attack(tmp_path, url="file:///etc/passwd")
     with pytest.raises(DownloadError, match="failed"):
-        fetch("http://127.0.0.1:9/nothing.json", tmp_path, timeout=2)  # nothing listens on port 9
+        fetch("http://127.0.0.1:9/nothing.json", tmp_path, limits=QUICK)  # nothing listens on port 9
     assert cache_name("http://x/a/enterprise-attack.json").endswith("-enterprise-attack.json")
     assert cache_name("http://x/download?id=3").endswith(".json")
     assert Path(cache_name("http://x/y.json.gz")).suffixes[-2:] == [".json", ".gz"]
@@ -129,7 +134,85 @@ def test_offline_falls_back_to_the_cached_copy(server, tmp_path):
     first = fetch(f"{base}/ics.json", tmp_path)
     assert first.status == "downloaded"
     stop(httpd)  # the network is gone
-    again = fetch(f"{base}/ics.json", tmp_path, timeout=2)
+    again = fetch(f"{base}/ics.json", tmp_path, limits=QUICK)
     assert again.status == "stale" and again.path == first.path
     with pytest.raises(DownloadError, match="failed"):
-        fetch(f"{base}/never-fetched.json", tmp_path, timeout=2)
+        fetch(f"{base}/never-fetched.json", tmp_path, limits=QUICK)
+
+
+# -- hostile servers: every behaviour ends in one DownloadError within the limits, no file left ----
+SMALL = Limits(max_bytes=2**20, deadline_s=3, timeout_s=1)
+
+
+@pytest.fixture(scope="module")
+def hostile():
+    with hostile_server() as base:
+        yield base
+
+
+@pytest.mark.parametrize("path, expected", [
+    ("/endless", "more than 1 MB (ATTRIB_DOWNLOAD_MAX_MB)"),         # no length, never ends
+    ("/announced", "more than 1 MB (ATTRIB_DOWNLOAD_MAX_MB)"),       # Content-Length: 10 GB
+    ("/drip", "stopped after 3 s (ATTRIB_DOWNLOAD_DEADLINE)"),       # one byte every 0.5 s
+    ("/stall", "the transfer stopped after 0.0 MB (no data for 1 s, ATTRIB_DOWNLOAD_TIMEOUT)"),  # headers, then nothing
+    ("/redirect-ftp", "redirects to 'ftp://127.0.0.1/x.json': only http and https"),
+    ("/redirect-loop", "redirects more than 10 times"),
+])
+def test_a_hostile_server_ends_in_one_error_and_leaves_no_file(hostile, tmp_path, path, expected):
+    started = time.monotonic()
+    with pytest.raises(DownloadError) as caught:
+        fetch(f"{hostile}{path}", tmp_path, limits=SMALL)
+    assert expected in str(caught.value)
+    assert time.monotonic() - started < SMALL.deadline_s + SMALL.timeout_s + 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_download_limits_come_from_the_settings(hostile, cli_env, capsys, tmp_path):
+    cli_env.setenv("ATTRIB_HOME", str(tmp_path))
+    cli_env.setenv("ATTRIB_DOWNLOAD_MAX_MB", "2")
+    assert main(["load", "attack", "--url", f"{hostile}/endless"]) == 1
+    err = capsys.readouterr().err
+    assert "more than 2 MB (ATTRIB_DOWNLOAD_MAX_MB); stopped" in err and "Traceback" not in err
+    assert [p.name for p in (tmp_path / "cache" / "attack").iterdir()] == []
+
+
+def test_partial_files_of_a_killed_download_are_removed_by_the_next(hostile, server, tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    code = ("import sys; from pathlib import Path; from loaders.download import fetch, Limits; "
+            "fetch(sys.argv[1], Path(sys.argv[2]), limits=Limits(2**40, 600, 60))")
+    proc = subprocess.Popen([sys.executable, "-c", code, f"{hostile}/endless", str(cache)], cwd=REPO)
+    try:
+        deadline = time.monotonic() + 30
+        while not list(cache.glob(".part-*")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert list(cache.glob(".part-*")), "the download never started"
+    finally:
+        proc.kill()
+        proc.wait()
+    assert list(cache.glob(".part-*"))  # a killed process cannot clean up after itself
+    base, www, _ = server
+    (www / "ics.json").write_text('{"type": "bundle", "objects": []}')
+    assert fetch(f"{base}/ics.json", cache, limits=QUICK).status == "downloaded"
+    assert sorted(p.name for p in cache.iterdir()) == sorted([cache_name(f"{base}/ics.json"),
+                                                                 cache_name(f"{base}/ics.json") + ".meta.json"])
+
+
+def test_an_interrupted_download_keeps_the_cached_copy(hostile, tmp_path):
+    """A limit hit on a re-download refuses it; the copy cached before stays as it was."""
+    url = f"{hostile}/endless"
+    cached = tmp_path / cache_name(url)
+    cached.write_text("{}")
+    cached.with_name(cached.name + ".meta.json").write_text(json.dumps({"url": url}))
+    with pytest.raises(DownloadError, match="ATTRIB_DOWNLOAD_MAX_MB"):
+        fetch(url, tmp_path, limits=SMALL)
+    assert cached.read_text() == "{}" and not list(tmp_path.glob(".part-*"))
+
+
+def test_a_report_url_is_capped_at_what_extract_reads(hostile, tmp_path):
+    from loaders.reports.inputs import MAX_BYTES, read_report
+
+    with pytest.raises(DownloadError) as caught:
+        read_report(f"{hostile}/endless", cache_dir=tmp_path)
+    assert f"more than {MAX_BYTES // 2**20} MB (the most attrib extract reads); stopped" in str(caught.value)
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []

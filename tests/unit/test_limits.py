@@ -142,7 +142,7 @@ def test_missing_and_unreadable_files(tmp_path):
     assert "not found" in refused(gone).message
     a_directory = tmp_path / "dir.yaml"
     a_directory.mkdir()
-    assert "cannot read" in refused(a_directory).message
+    assert "is a directory, not a regular file" in refused(a_directory).message
 
 
 def test_read_failing_mid_stream(tmp_path):
