@@ -10,7 +10,7 @@ from pathlib import Path
 
 from graph.analysis import scoring
 from graph.errors import AttribError
-from graph.reads import incidents_with_claims
+from graph.reads import attack_bundles, incidents_with_claims
 from graph.settings import SEED_DIR, Settings, load_settings
 from graph.store import backup, schema
 from graph.store.bulk import bulk_load
@@ -123,6 +123,8 @@ def _bulk_load(paths: list, settings: Settings) -> int:
     started = time.monotonic()
     files = expand_paths(paths)
     timings = bulk_load(settings, (batch for path in files for batch in iter_batches(path)), err)
+    with open_db(settings) as db:
+        keep_attack(db, files, settings)
     err(f"bulk-loaded {len(files)} file(s): {timings['nodes']} nodes, {timings['relationships']} "
         f"relationships in {time.monotonic() - started:.1f} s")
     return 0
@@ -140,6 +142,7 @@ def _load(db: GraphDB, paths: list, settings: Settings) -> LoadReport:
 
     report = load_paths(db, paths, settings.batch_size, on_file=on_file, progress=progress,
                         concurrency=settings.write_concurrency)
+    keep_attack(db, [r.file for r in report.written], settings)
     for r in report.written:
         skipped = "".join(f"; skipped {n} {why}" for why, n in sorted(r.skipped.items()))
         err(f"  {r.file}: created {r.nodes_created} nodes and {r.rels_created} relationships; "
@@ -151,6 +154,15 @@ def _load(db: GraphDB, paths: list, settings: Settings) -> LoadReport:
     err(f"{len(report.written)} file(s) loaded ({total_nodes} nodes, {total_rels} relationships created), "
         f"{len(report.refused)} refused")
     return report
+
+
+def keep_attack(db: GraphDB, files: list, settings: Settings) -> None:
+    """A copy of each loaded ATT&CK bundle the graph now holds, for `attrib extract` and the Draft page."""
+    from loaders.reports.attack_cache import keep_attack_bundles
+
+    held = [b["bundle"] for b in attack_bundles(db)]
+    for path in keep_attack_bundles(held, files, settings.cache_dir, say=err):
+        err(f"  kept {path} (the technique model for the ATT&CK bundle the graph holds)")
 
 
 def cmd_stats(args, settings: Settings) -> int:
