@@ -142,7 +142,6 @@ def _load(db: GraphDB, paths: list, settings: Settings) -> LoadReport:
 
     report = load_paths(db, paths, settings.batch_size, on_file=on_file, progress=progress,
                         concurrency=settings.write_concurrency)
-    keep_attack(db, [r.file for r in report.written], settings)
     for r in report.written:
         skipped = "".join(f"; skipped {n} {why}" for why, n in sorted(r.skipped.items()))
         err(f"  {r.file}: created {r.nodes_created} nodes and {r.rels_created} relationships; "
@@ -153,6 +152,7 @@ def _load(db: GraphDB, paths: list, settings: Settings) -> LoadReport:
     total_rels = sum(r.rels_created for r in report.written)
     err(f"{len(report.written)} file(s) loaded ({total_nodes} nodes, {total_rels} relationships created), "
         f"{len(report.refused)} refused")
+    keep_attack(db, [r.file for r in report.written], settings)
     return report
 
 
