@@ -8,9 +8,10 @@ from dataclasses import dataclass
 # [dot] and the half-brackets .] [. (login.live.]com, 140.]147); \. ; [at] (at) [@]; [:] [://] [/].
 _REFANG = [
     (re.compile(r"[\[({]\s?(:|://|//|/)\s?[\])}]"), r"\1"),
-    (re.compile(r"\b(?:h(?:xx|tt|\[tt\]|\[xx\]|\*\*|xt|tx)p|hxxxp)(s?)(?=://)", re.I), lambda m: "http" + m.group(1).lower()),
+    (re.compile(r"\b(?:h(?:xx|tt|\[tt\]|\[xx\]|\*\*|xt|tx)p|hxxxp)(s?)(?=://)", re.I),
+     lambda m: "http" + m.group(1).lower()),
     (re.compile(r"\bf(?:x|\[t\])p(?=://)", re.I), "ftp"),
-    (re.compile(r"\s?[\[({]\s?(?:\.|dot)\s?[\])}]\s?", re.I), "."),
+    (re.compile(r"\s?(?:[\[({]\s?\.\s?[\])}]|[\[{]\s?dot\s?[\]}])\s?|\(dot\)", re.I), "."),  # not "(DOT) said"
     (re.compile(r"(?<=\w)(?:\.\]|\[\.|\\\.)(?=\w)"), "."),
     (re.compile(r"\s?[\[({]\s?(?:@|at)\s?[\])}]\s?", re.I), "@"),
 ]

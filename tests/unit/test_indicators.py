@@ -155,3 +155,9 @@ def test_no_text_makes_the_extractor_raise(text):
 ])
 def test_the_issue_shapes(shown, expected):
     assert [(i.kind, i.value) for i in indicators(sentence(shown))] == expected
+
+
+def test_prose_in_parentheses_is_no_defanging():
+    """"(DOT)" after a name is an agency's abbreviation, not a dot: `example(dot)com` only without spaces."""
+    assert indicators("The Department of Transportation (DOT) said it was hit, as did example(dot)com.") == [
+        indicators("See example[.]com.")[0]]
