@@ -24,7 +24,7 @@ _HOST_END = r"(?![\w-]|(?:\.|\[\.|\\\.)[\w\[\]({<*])"
 EMAIL = re.compile(r"\b[A-Za-z0-9][A-Za-z0-9._%+-]*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24}"
                    + _HOST_END)
 IPV4 = re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.]*\d)")
-DOMAIN = re.compile(r"(?<![\w.@-])(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}" + _HOST_END)
+DOMAIN = re.compile(r"(?<![\w.@\]-])(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}" + _HOST_END)
 HASH = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{64}|[0-9A-Fa-f]{40}|[0-9A-Fa-f]{32})(?![0-9A-Fa-f])")
 CVE = re.compile(r"\bCVE-(\d{4})-(\d{4,7})\b", re.I)
 HASH_KINDS = {32: "md5", 40: "sha1", 64: "sha256"}
