@@ -49,6 +49,8 @@ def cmd_extract(args, settings: Settings) -> int:
     from loaders.reports import Gazetteer, draft_report, drafts_yaml, merge_records, read_report
 
     started = time.monotonic()
+    if args.merge and not args.load:
+        err("note: --merge applies only with --load")
     failed: list[str] = []  # the inputs that gave no draft, each named on one line
 
     def fail(name: str, exc: Exception) -> None:
@@ -57,8 +59,8 @@ def cmd_extract(args, settings: Settings) -> int:
             message = exc.message if isinstance(exc, ValidationError) else f"{name}: {exc.message}"
             err(f"error: {message}" + (f"\n  hint: {exc.hint}" if exc.hint else ""))
         else:  # a bug: still one line for this input, and the others are drafted
-            err(f"error: {name}: unexpected {type(exc).__name__} while drafting ({exc}); this is a bug "
-                "in attrib: please report it with this input")
+            err(f"error: {name}: unexpected {type(exc).__name__} ({exc}); this is a bug in attrib: please "
+                "report it with this input")
 
     reports = []  # every input read first: the model loads only if there is something to draft
     for n, arg in enumerate(args.inputs, start=1):
