@@ -690,6 +690,22 @@ RETURN a.key AS key, a.name AS name, a.kind AS kind, a.country AS country,
 """
 GAZETTEER_SOURCES = "MATCH (s:Source) RETURN s.key AS key, s.name AS name, s.kind AS kind"
 
+# Which of $keys are incidents already (a draft loaded onto one would merge into it).
+INCIDENTS_PRESENT = """
+UNWIND $keys AS k
+MATCH (i:Incident {key: k})
+RETURN i.key AS key, i.name AS name, i.first_seen AS first_seen
+"""
+# The ATT&CK bundles the graph's techniques came from (loaders/stix.py sets attack_bundle): Enterprise
+# first, then by how many techniques each still names (a later release of a domain overwrites most).
+ATTACK_BUNDLES = """
+MATCH (t:Technique) WHERE t.attack_bundle IS NOT NULL
+WITH t.attack_bundle AS bundle, t.domain AS domain, t.attack_version AS version, count(*) AS n
+WITH bundle, sum(n) AS techniques, head(collect(domain)) AS domain, head(collect(version)) AS version
+RETURN bundle, domain, version, techniques
+ORDER BY CASE domain WHEN 'enterprise-attack' THEN 0 ELSE 1 END, techniques DESC, bundle
+"""
+
 # -- MISP galaxy links between clusters of different files (app.ingest.link_clusters) ----------------------
 # A pending entry is "<source key>|<cluster uuid>" (loaders/misp.py); it becomes (Actor)-[:USES]->(Tool)
 # once both clusters are in the graph, with the entry's source added to the relationship's sources.

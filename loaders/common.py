@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -128,6 +129,16 @@ def _refuse_nul(path: Path, text: str, record: str | None = None) -> None:
         raise ValidationError(path, f"holds a NUL byte (character {at}{' of the line' if record else ''}): "
                               "a binary file, or text in another encoding", record=record,
                               hint="save the file as UTF-8 text")
+
+
+def file_digest(path: Path) -> str:
+    """The first 20 hex digits of the SHA-256 of a file's bytes (a .gz file's compressed bytes):
+    which ATT&CK bundle the graph's techniques came from, and the technique model built from it."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:20]
 
 
 def read_text(path: Path) -> str:

@@ -43,7 +43,7 @@ from graph.errors import ValidationError
 from graph.model import (ADMIRALTY_RELIABILITY, ACTOR_KINDS, AVAILABILITY, CAMPAIGN_ID, GROUP_ID, SOFTWARE_ID,
                          INFRA_KINDS, SOURCE_KINDS, TECHNIQUE_ID, Batch, claim_key, infrastructure_value,
                          normalise_name, slug)
-from loaders.common import normalise_date
+from loaders.common import file_digest, normalise_date
 
 # -- the source every ATT&CK row carries -------------------------------------------------------
 ATTACK_SOURCE = "src:mitre-attack"
@@ -202,6 +202,7 @@ class _BundleReader:
         self._index()
         self._choose_source()
         self.attack_version = self._attack_version()
+        self.attack_bundle = self._attack_bundle()
         relationships, opinions = [], []
         for obj_id, obj in self.objects.items():
             kind = obj["type"]
@@ -314,6 +315,16 @@ class _BundleReader:
                 return obj["x_mitre_version"].strip()
         found = ATTACK_RELEASE_FILE.search(self.path.name)
         return found.group(1) if found else None
+
+    def _attack_bundle(self) -> str | None:
+        """An ATT&CK bundle's content hash (loaders.common.file_digest), kept on its Technique nodes:
+        which bundle the graph holds, so that `attrib extract` finds the technique model for it."""
+        if self.source != ATTACK_SOURCE:
+            return None
+        try:
+            return file_digest(self.path)
+        except OSError:
+            return None
 
     def _source_key(self, identity_id: str) -> str | None:
         """The Source an attrib bundle's author identity stands for (its node made on first
@@ -460,7 +471,8 @@ class _BundleReader:
                         tactics=tactics or None, external_ids=[key] if key == attack_id else None,
                         platforms=self._strings(obj, "x_mitre_platforms") or None,
                         domain=(self._strings(obj, "x_mitre_domains") or [None])[0],
-                        attack_version=self.attack_version if key == attack_id else None, **self._common(obj))
+                        attack_version=self.attack_version if key == attack_id else None,
+                        attack_bundle=self.attack_bundle if key == attack_id else None, **self._common(obj))
         self.nodes[obj["id"]] = [("Technique", key)]
         if key == attack_id and "." in key:
             parent = key.split(".")[0]

@@ -113,6 +113,8 @@ def _bulk_load(paths: list, settings: Settings) -> int:
     started = time.monotonic()
     files = expand_paths(paths)
     timings = bulk_load(settings, (batch for path in files for batch in iter_batches(path)), err)
+    with open_db(settings) as db:
+        keep_attack(db, files, settings)
     err(f"bulk-loaded {len(files)} file(s): {timings['nodes']} nodes, {timings['relationships']} "
         f"relationships in {time.monotonic() - started:.1f} s")
     return 0
@@ -147,7 +149,18 @@ def load_files(db, paths: list, settings: Settings):
     total_rels = sum(r.rels_created for r in report.written)
     err(f"{len(report.written)} file(s) loaded ({total_nodes} nodes, {total_rels} relationships created), "
         f"{len(report.refused)} refused")
+    keep_attack(db, [r.file for r in report.written], settings)
     return report
+
+
+def keep_attack(db, files: list, settings: Settings) -> None:
+    """A copy of each loaded ATT&CK bundle the graph now holds, for `attrib extract` and the Draft page."""
+    from graph.reads import attack_bundles
+    from loaders.reports.attack_cache import keep_attack_bundles
+
+    held = [b["bundle"] for b in attack_bundles(db)]
+    for path in keep_attack_bundles(held, files, settings.cache_dir, say=err):
+        err(f"  kept {path} (the technique model for the ATT&CK bundle the graph holds)")
 
 
 def cmd_stats(args, settings: Settings) -> int:

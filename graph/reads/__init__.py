@@ -16,3 +16,14 @@ def gazetteer_rows(db: GraphDB) -> dict:
     aliases), actors (with every alias spelling) and sources."""
     return {"tools": db.read(cypher.GAZETTEER_TOOLS), "actors": db.read(cypher.GAZETTEER_ACTORS),
             "sources": db.read(cypher.GAZETTEER_SOURCES)}
+
+
+def incidents_present(db: GraphDB, keys: list[str]) -> dict[str, dict]:
+    """Which of `keys` are incidents in the graph: key -> {key, name, first_seen}."""
+    return {r["key"]: r for r in db.read(cypher.INCIDENTS_PRESENT, {"keys": list(keys)})}
+
+
+def attack_bundles(db: GraphDB) -> list[dict]:
+    """The ATT&CK bundles the graph's techniques were loaded from, best first (Enterprise, then the
+    one most techniques name): {bundle: content hash, domain, version, techniques}."""
+    return db.read(cypher.ATTACK_BUNDLES)

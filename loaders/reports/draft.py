@@ -10,6 +10,7 @@ to the same actor (a denial answers an accusation). Unselected items stay in the
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field, replace
@@ -44,6 +45,10 @@ _ORG_OR_SECTOR_NOUN = re.compile(r"^\s+(?:[\w-]+\s+){0,2}(?:compan(?:y|ies)|firm
                                  r"universit(?:y|ies)|hospitals?|contractors?|providers?|operators?|entities|"
                                  r"institutions?|government|businesses|industry|sector|giant|group|targets?|"
                                  r"victims?|employees|staff|media|defen[cs]e|pharmaceutical)\b", re.I)
+
+
+# A default incident key: at most KEY_WORDS characters of words, then KEY_HASH hex digits of the text's hash.
+KEY_WORDS, KEY_HASH = 40, 8
 
 
 @dataclass(frozen=True)
@@ -379,7 +384,7 @@ def draft_report(text: str, *, meta: ReportMeta | None = None, gazetteer: Gazett
     background = {s.index: is_background(s.text, report_date) for s in sentences}
     own = _own_domains(meta)
 
-    draft = Draft(key=key or _default_key(meta, title), name=title or meta.stem or meta.name,
+    draft = Draft(key=key or _default_key(text, meta, title, sentences), name=title or meta.stem or meta.name,
                   first_seen="", last_seen=None, description=_description(body), source="",
                   date="", url=meta.url)
     draft.source = _report_source(draft, meta, gazetteer, source)
@@ -439,11 +444,16 @@ def _title(sentences: list[Sentence]) -> str | None:
     return None
 
 
-def _default_key(meta: ReportMeta, title: str | None) -> str:
-    base = slug(meta.stem or "") if meta.stem else ""
-    if not base:
-        base = slug(title or "")[:60].strip("-")
-    return f"report:{base or 'untitled'}"
+def _default_key(text: str, meta: ReportMeta, title: str | None, sentences: list[Sentence]) -> str:
+    """report:<slug of the file name, else the title, else the first words>-<hash of the text>: two
+    texts never share a key by accident (every paste used to be report:untitled); the same text
+    always gets the same key."""
+    first_words = " ".join(sentences[0].text.split()[:8]) if sentences else ""
+    base = next((slug(w) for w in (meta.stem, title, first_words) if w and slug(w)), "")
+    if len(base) > KEY_WORDS:
+        base = base[:KEY_WORDS + 1].rsplit("-", 1)[0] or base[:KEY_WORDS]
+    digest = hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()[:KEY_HASH]
+    return f"report:{base}-{digest}" if base else f"report:{digest}"
 
 
 def _description(body: list[Sentence]) -> str | None:

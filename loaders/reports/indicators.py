@@ -1,28 +1,35 @@
 """Indicators in a sentence: URLs, e-mail addresses, domains, IPv4 addresses, file hashes and CVEs
-(as `vulnerability` infrastructure), defanged forms made whole first.
+(as `vulnerability` infrastructure), defanged forms made whole first (loaders/reports/text.py).
 
 What is dropped: the publisher's own domains (the report's site), well-known benign domains
 (search engines, social networks, vendors' sites, standards bodies) unless the text defanged
-them, private and reserved IP addresses, and dotted words whose "TLD" is a file extension
-(`invoice.pdf`, `setup.exe`) unless defanged.
+them, private and reserved IP addresses, dotted words whose "TLD" is a file extension
+(`invoice.pdf`, `setup.exe`) unless defanged, and whatever a redaction left that cannot be an
+indicator (`https://[malicious domain]/x`, `hxxp://[redacted].67[.]12/`, `140.147.xxx.xxx`,
+`xxx@example.com`): an indicator is given whole or not at all.
 """
 from __future__ import annotations
 
 import ipaddress
 import re
 from dataclasses import dataclass
-from urllib.parse import urlparse
+from urllib.parse import urlsplit
 
 from graph.model import infrastructure_value
 from loaders.reports.text import refang
 
 URL = re.compile(r"\b(?:https?|ftp)://[^\s<>\"'`]+", re.I)
-EMAIL = re.compile(r"\b[A-Za-z0-9][A-Za-z0-9._%+-]*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24}\b")
+# A host ends where no label follows: not before "-x", ".x" or a dot and a redaction ("evil.com.[redacted]").
+_HOST_END = r"(?![\w-]|(?:\.|\[\.|\\\.)[\w\[\]({<*])"
+EMAIL = re.compile(r"\b[A-Za-z0-9][A-Za-z0-9._%+-]*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24}"
+                   + _HOST_END)
 IPV4 = re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.]*\d)")
-DOMAIN = re.compile(r"(?<![\w.@-])(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-]|\.\w)")
+DOMAIN = re.compile(r"(?<![\w.@\]-])(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}" + _HOST_END)
 HASH = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{64}|[0-9A-Fa-f]{40}|[0-9A-Fa-f]{32})(?![0-9A-Fa-f])")
 CVE = re.compile(r"\bCVE-(\d{4})-(\d{4,7})\b", re.I)
 HASH_KINDS = {32: "md5", 40: "sha1", 64: "sha256"}
+# A label a redaction left: xxx, XX, ***, "redacted".
+_REDACTED_LABEL = re.compile(r"^(?:[xX*]{2,}|redacted|removed|hidden|masked)$", re.I)
 
 # Top-level domains accepted for a bare (not defanged) domain: the generic ones reports meet,
 # and every two-letter country code that is not also a common file extension.
@@ -70,6 +77,31 @@ def registrable(host: str) -> str:
     return ".".join(labels[-2:])
 
 
+def _host(url: str) -> str | None:
+    """The host of a URL if it can be one (a global IPv4 address, an IPv6 address in brackets,
+    or a whole domain name), else None: redacted and half-defanged hosts are no indicator."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:  # unbalanced brackets: "https://login.live.]com/", "[malicious domain]"
+        return None
+    if ":" in host:
+        try:
+            return host if ipaddress.ip_address(host).is_global else None
+        except ValueError:
+            return None
+    if IPV4.fullmatch(host):
+        return host if ipaddress.ip_address(host).is_global else None
+    return host if _domain_name(host) else None
+
+
+def _domain_name(host: str) -> bool:
+    """A whole domain name, not a redaction's remains (`xxx.evil.com`, `140.147.xxx.xxx`)."""
+    if not DOMAIN.fullmatch(host):
+        return False
+    labels = host.lower().split(".")
+    return not any(_REDACTED_LABEL.match(label) for label in labels)
+
+
 def indicators(sentence: str, own_domains: frozenset[str] = frozenset()) -> list[Indicator]:
     """The indicators one sentence gives, in order, each once."""
     text = refang(sentence)
@@ -92,13 +124,21 @@ def indicators(sentence: str, own_domains: frozenset[str] = frozenset()) -> list
 
     for m in URL.finditer(text):
         url = m.group(0).rstrip(".,;:!?)]}'\"")
-        host = urlparse(url).hostname or ""
+        host = _host(url)
         taken.append(m.span())
-        if host and not skip(host, url not in sentence):
+        if not host or skip(host, url not in sentence):
+            continue
+        parts = urlsplit(url)
+        if re.search(r"[\[\]]", parts.path + parts.query + parts.fragment):  # redacted: the host alone
+            add("ip" if IPV4.fullmatch(host) else "domain", host)
+        else:
             add("url", url)
     for m in EMAIL.finditer(text):
         if free(m):
-            add("email", m.group(0), m)
+            taken.append(m.span())
+            local, host = m.group(0).rsplit("@", 1)
+            if _domain_name(host) and not _REDACTED_LABEL.match(local):
+                add("email", m.group(0))
     for m in CVE.finditer(text):
         add("vulnerability", f"CVE-{m.group(1)}-{m.group(2)}", m)
     for m in HASH.finditer(text):
@@ -118,6 +158,6 @@ def indicators(sentence: str, own_domains: frozenset[str] = frozenset()) -> list
         defanged = host not in sentence
         if not defanged and (tld not in _GENERIC_TLDS or tld in _FILE_EXTENSIONS or host[0].isupper()):
             continue  # "Inc.Com"-like capitals and file names are not hosts
-        if not skip(host, defanged):
+        if _domain_name(host) and not skip(host, defanged):
             add("domain", host, m)
     return found

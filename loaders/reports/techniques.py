@@ -44,7 +44,8 @@ from sklearn.svm import LinearSVC
 
 from graph.errors import ValidationError
 from graph.model import TECHNIQUE_ID
-from loaders.common import parse_json, read_text
+from loaders.common import file_digest, parse_json, read_text
+from loaders.reports.attack_cache import find_attack_bundle  # noqa: F401  (callers' entry, beside recognizer_for)
 from loaders.stix import ACTOR_TYPES, SOFTWARE_TYPES, _BundleReader, is_stix_bundle
 
 attack_id_of = _BundleReader._attack_id  # the STIX loader's reading of an object's ATT&CK ID
@@ -417,14 +418,10 @@ def training_set(corpus: AttackCorpus,
 
 # -- the cache ----------------------------------------------------------------------------------------------
 def bundle_hash(bundle: Path) -> str:
-    digest = hashlib.sha256()
     try:
-        with open(bundle, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
+        return file_digest(bundle)
     except OSError as exc:
         raise ValidationError(bundle, f"cannot read the ATT&CK bundle ({exc})") from exc
-    return digest.hexdigest()[:20]
 
 
 def model_path(bundle: Path, cache_dir: Path) -> Path:
@@ -470,15 +467,3 @@ def recognizer_for(bundle: Path, cache_dir: Path,
             stale.unlink(missing_ok=True)
     say(f"model cached in {path}")
     return recognizer
-
-
-def find_attack_bundle(settings) -> Path | None:
-    """The Enterprise ATT&CK bundle `attrib load attack` downloaded ($ATTRIB_HOME/cache/attack/),
-    newest first; else any other ATT&CK bundle there; else None."""
-    directory = settings.cache_dir / "attack"
-    if not directory.is_dir():
-        return None
-    found = [p for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")
-             and p.name.lower().endswith((".json", ".json.gz")) and not p.name.endswith(".meta.json")]
-    found.sort(key=lambda p: ("enterprise" not in p.name.lower(), -p.stat().st_mtime, p.name))
-    return found[0] if found else None

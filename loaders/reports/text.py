@@ -4,12 +4,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Defanging as threat reports write it: hxxp(s)://, [.] (.) {.} [dot], [at] (at) [@], [:]//.
+# Defanging as threat reports write it, made whole: hxxp(s)/hXXp/h[tt]p/h**p/fxp schemes; [.] (.) {.}
+# [dot] and the half-brackets .] [. (login.live.]com, 140.]147); \. ; [at] (at) [@]; [:] [://] [/].
 _REFANG = [
-    (re.compile(r"\bhxxp(s?)(\[:\]|:)//", re.I), r"http\1://"),
-    (re.compile(r"\bh\[tt\]p(s?)://", re.I), r"http\1://"),
-    (re.compile(r"\[:\]//"), "://"),
-    (re.compile(r"\s?[\[({]\s?(?:\.|dot)\s?[\])}]\s?", re.I), "."),
+    (re.compile(r"[\[({]\s?(:|://|//|/)\s?[\])}]"), r"\1"),
+    (re.compile(r"\b(?:h(?:xx|tt|\[tt\]|\[xx\]|\*\*|xt|tx)p|hxxxp)(s?)(?=://)", re.I),
+     lambda m: "http" + m.group(1).lower()),
+    (re.compile(r"\bf(?:x|\[t\])p(?=://)", re.I), "ftp"),
+    (re.compile(r"\s?(?:[\[({]\s?\.\s?[\])}]|[\[{]\s?dot\s?[\]}])\s?|\(dot\)", re.I), "."),  # not "(DOT) said"
+    (re.compile(r"(?<=\w)(?:\.\]|\[\.|\\\.)(?=\w)"), "."),
     (re.compile(r"\s?[\[({]\s?(?:@|at)\s?[\])}]\s?", re.I), "@"),
 ]
 

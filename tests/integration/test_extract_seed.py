@@ -3,6 +3,7 @@ through the normal loader, and the engine explains it."""
 from __future__ import annotations
 
 import json
+import re
 
 import yaml
 
@@ -33,7 +34,8 @@ def test_seed_article_drafts_loads_and_explains(db, cli_env, capsys, tmp_path):
     bundle = shared_file("attack", "enterprise-attack-15.1.json.gz")
     out = seed_draft(db, capsys, bundle)
     draft, record = out["drafts"][0], out["records"]["incidents"][0]
-    assert record["key"] == "report:seed-article"
+    key = record["key"]
+    assert re.fullmatch(r"report:seed-article-[0-9a-f]{8}", key)
     assert record["victims"]["organizations"] == [{"name": "AstraZeneca", "country": "GB", "sector": "pharmaceuticals"}]
     assert "GB" in record["victims"]["countries"] and "pharmaceuticals" in record["victims"]["sectors"]
     assert (record["first_seen"], record["last_seen"]) == ("2020-11", "2020-11-27")
@@ -56,11 +58,11 @@ def test_seed_article_drafts_loads_and_explains(db, cli_env, capsys, tmp_path):
     assert "1 file(s) loaded" in err and "0 refused" in err
     assert "# " in out_file.read_text()  # the sentences as comments
 
-    code, out, err = run(capsys, "explain", "report:seed-article")
+    code, out, err = run(capsys, "explain", key)
     assert code == 0, err
     assert "Reuters" in out and "North Korea" in out and "Pyongyang described the allegations" in out
 
-    code, out, err = run(capsys, "hypotheses", "report:seed-article", "--blind", "--json")
+    code, out, err = run(capsys, "hypotheses", key, "--blind", "--json")
     assert code == 0, err
     assert json.loads(out)["hypotheses"]
 

@@ -237,7 +237,7 @@ def test_pdf_text_layer_and_metadata(tmp_path):
     assert (meta.title, meta.publisher, meta.date, meta.kind) == ("Operation Test", "Example Vendor",
                                                                  "2021-03-04", "pdf")
     draft = draft_report(text, meta=meta)
-    assert draft.key == "report:report" and draft.name == "Operation Test"
+    assert re.fullmatch(r"report:report-[0-9a-f]{8}", draft.key) and draft.name == "Operation Test"
     assert values(draft, "country") == ["JP"] and "QuietStep" in values(draft, "tool")
     assert draft.first_seen == "2021-02" and draft.source == "src:example-vendor"
 
@@ -278,7 +278,7 @@ def test_bare_text_gives_a_loadable_draft_with_the_file_as_source(tmp_path):
     text, meta = read_report(str(path))
     draft = draft_report(text, meta=meta)
     assert draft.source == "src:notes-md"
-    assert draft.key == "report:notes"
+    assert re.fullmatch(r"report:notes-[0-9a-f]{8}", draft.key)
     assert "url:http://bad.example.org/x" in values(draft, "infrastructure")
     batch = loads(draft, tmp_path)
     assert any(n.label == "Source" and n.props["kind"] == "other" for n in batch.nodes)

@@ -13,7 +13,7 @@ from app.web import state
 from app.web.load_view import run_load
 from graph.errors import AttribError
 from graph.model import STANCES
-from graph.reads import gazetteer_rows
+from graph.reads import attack_bundles, gazetteer_rows, incidents_present
 from graph.settings import load_settings
 from loaders.reports import Gazetteer, draft_report, read_report
 from loaders.reports.draft import EVIDENCE_KINDS, added_item, replace_items
@@ -33,23 +33,37 @@ def _gazetteer_rows(_db) -> dict:
 
 
 @st.cache_resource(show_spinner=False)
-def _recognizer(bundle: str):
-    from loaders.reports.techniques import recognizer_for
-
-    status = st.status("Learning ATT&CK techniques (once per bundle) ...")
-    recognizer = recognizer_for(Path(bundle), settings.cache_dir, progress=status.write)
-    status.update(label="Technique model ready", state="complete")
-    return recognizer
+def _models() -> dict:
+    """The process's technique model, by bundle path: filled outside any cached function, so that the
+    build shows its progress and no replayed status keeps turning afterwards."""
+    return {}
 
 
 def recognizer():
-    from loaders.reports.techniques import find_attack_bundle
+    """The technique model for the ATT&CK bundle the graph holds (else one `attrib load attack` downloaded)."""
+    from loaders.reports.techniques import find_attack_bundle, model_path, recognizer_for
 
-    bundle = find_attack_bundle(settings)
+    held = attack_bundles(db)
+    bundle = find_attack_bundle(settings, held[0]["bundle"] if held else None)
     if bundle is None:
-        st.info("No ATT&CK bundle has been downloaded (attrib load attack): techniques are not recognised.")
+        st.info("The graph holds an ATT&CK bundle of which no copy is kept here (it was loaded before attrib "
+                "kept copies, or the cache was cleared): load it again on the Load page to recognise techniques."
+                if held else "No ATT&CK bundle in the graph (load one on the Load page): techniques are not "
+                "recognised.")
         return None
-    return _recognizer(str(bundle))
+    models = _models()
+    if str(bundle) not in models:
+        building = not model_path(bundle, settings.cache_dir).exists()
+        box = st.empty()
+        try:
+            with box.status(f"Learning ATT&CK techniques from {state.plain(bundle.name)} (once per bundle) ..."
+                            if building else "Loading the technique model ...", expanded=building) as status:
+                model = recognizer_for(bundle, settings.cache_dir, progress=lambda m: status.write(state.plain(m)))
+        finally:
+            box.empty()
+        models.clear()  # one model in memory (~100 MB)
+        models[str(bundle)] = model
+    return models[str(bundle)]
 
 
 # -- 1. the report ---------------------------------------------------------------------------------
@@ -65,7 +79,8 @@ c1, c2, c3 = st.columns(3)
 source_in = c1.text_input("Source (key or name)", key="draft_source", help="who published it; default: the "
                           "page or PDF publisher, else the file")
 date_in = c2.text_input("Report date (YYYY[-MM[-DD]])", key="draft_date")
-key_in = c3.text_input("Incident key (optional)", key="draft_key", help="default report:<slug of the title>")
+key_in = c3.text_input("Incident key (optional)", key="draft_key",
+                       help="default report:<title or first words>-<hash of the text>")
 
 if st.button("Draft", type="primary", disabled=not (text_in or upload or url)):
     progress = st.empty()
@@ -78,17 +93,23 @@ if st.button("Draft", type="primary", disabled=not (text_in or upload or url)):
                                     progress=lambda m: progress.caption(m))
         else:
             text, meta = read_report(url.strip(), cache_dir=settings.cache_dir, progress=lambda m: progress.caption(m))
+        model = recognizer()
         with st.spinner(f"Drafting from {len(text):,} characters ..."):
             draft = draft_report(text, meta=meta, gazetteer=Gazetteer.from_rows(_gazetteer_rows(db)),
-                                 recognizer=recognizer(), key=key_in.strip() or None,
+                                 recognizer=model, key=key_in.strip() or None,
                                  source=source_in.strip() or None, date=date_in.strip() or None)
         st.session_state["draft"] = draft
         st.session_state["draft_gen"] = st.session_state.get("draft_gen", 0) + 1
         st.session_state.pop("draft_loaded", None)
+        st.session_state.pop("draft_ask", None)
         progress.empty()
     except AttribError as exc:
         progress.empty()
         state.show_error(exc)
+    except Exception as exc:  # noqa: BLE001 - a text that trips a bug gets one clear error, not a traceback
+        progress.empty()
+        st.error(f"Could not draft this text: unexpected {type(exc).__name__} ({state.plain(exc)}). This is a bug "
+                 "in attrib: please report it with the text.")
 
 draft = st.session_state.get("draft")
 if draft is None:
@@ -159,13 +180,33 @@ st.download_button("Download the record file", yaml_text, file_name=f"{reviewed.
                    mime="application/x-yaml")
 
 # -- 3. load ---------------------------------------------------------------------------------------
-if st.button("Load", type="primary", key="draft_load"):
+def load(reviewed, yaml_text: str) -> None:
     with tempfile.TemporaryDirectory(prefix="attrib-draft-") as tmp:
         path = Path(tmp) / f"{reviewed.key.replace(':', '-')}.yaml"
         path.write_text(yaml_text, encoding="utf-8")
         report = run_load([path], {str(path): path.name})
+    st.session_state.pop("draft_ask", None)
     if report.ok:
         st.session_state["draft_loaded"] = reviewed.key
+
+
+if st.button("Load", type="primary", key="draft_load"):
+    present = incidents_present(db, [reviewed.key]).get(reviewed.key)
+    if present:  # never a silent merge into another incident: ask
+        st.session_state["draft_ask"] = present
+    else:
+        load(reviewed, yaml_text)
+ask = st.session_state.get("draft_ask")
+if ask and ask["key"] == reviewed.key:
+    question = st.empty()
+    with question.container():
+        st.warning(f"The graph already holds the incident {state.plain(ask['key'])} ({state.plain(ask['name'])}, "
+                   f"first seen {state.plain(ask['first_seen'] or '?')}): loading adds this draft's evidence and "
+                   "claims to it. To load the draft as a new incident, change its key above.")
+        merge = st.button("Add to the existing incident", key="draft_merge")
+    if merge:
+        question.empty()
+        load(reviewed, yaml_text)
 
 loaded = st.session_state.get("draft_loaded")
 if loaded:
