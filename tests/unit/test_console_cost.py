@@ -6,7 +6,8 @@ import pytest
 from graph.errors import QueryRefused
 from graph.reads.console import CostLimits, _cartesian_parts, _Cost, _max_hops, check_text
 
-LIMITS = CostLimits(max_range=100_000, max_hops=10, max_cartesian=3, max_nesting=2)
+LIMITS = CostLimits(max_range=100_000, max_hops=10, max_cartesian=3, max_nesting=2, max_tokens=1_000_000,
+                    max_depth=40, max_clauses=60)
 
 
 def cost(text: str, params: dict | None = None, rows: int = 200) -> None:
