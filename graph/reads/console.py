@@ -293,8 +293,7 @@ def check_size(tokens: list[Token], limits: "CostLimits") -> None:
             depth -= 1
         elif word == "CASE":
             depth += 1
-        run = run + 1 if word == "NOT" or (t.kind == "punct" and t.value in "+-"
-                                           and prev is not None and prev.kind == "punct" and prev.value in "+-") else 0
+        run = run + 1 if word == "NOT" or (t.kind == "punct" and t.value in "+-") else 0
         if depth + run > limits.max_depth:
             raise QueryRefused(f"refused: the query nests more than {limits.max_depth} levels deep (brackets, CASE, "
                                f"NOT ...) at offset {t.pos} (ATTRIB_QUERY_MAX_DEPTH); flatten it")
@@ -653,9 +652,10 @@ class _Cost:
                 return sign * int(raw, 0)
             except ValueError:
                 try:
-                    return sign * float(raw)
+                    value = float(raw)
                 except ValueError:
                     return None
+                return sign * value if math.isfinite(value) else None  # 1e400 is no bound to check
         return None
 
     def _range_span(self, i: int) -> int:
@@ -1024,9 +1024,9 @@ def _failure(exc: Exception, timeout_s: float) -> Exception:
 # the result's graph) use the console's small connection pool (GraphDB.console), so connections
 # left waiting never take the pages'; the watchdog's (SHOW / TERMINATE TRANSACTION) use the
 # project's own connection.
-def _in_time(call, seconds: float, name: str) -> tuple[bool, Any]:
+def _in_time(call, seconds: float, name: str, threads: list | None = None) -> tuple[bool, Any]:
     """(finished, call()'s value) within `seconds`; call()'s exception is raised here. A thread
-    left waiting ends with its statement (or with the server)."""
+    left waiting ends with its statement (or with the server); `threads` collects it."""
     outcome: dict[str, Any] = {}
 
     def worker():
@@ -1037,6 +1037,8 @@ def _in_time(call, seconds: float, name: str) -> tuple[bool, Any]:
 
     thread = threading.Thread(target=worker, name=name, daemon=True)
     thread.start()
+    if threads is not None:
+        threads.append(thread)
     thread.join(max(0.0, seconds))
     if thread.is_alive():
         return False, None
@@ -1056,6 +1058,9 @@ def _busy(s: Settings) -> QueryFailed:
                        hint=_RESTART_LOCAL if not s.external else _RESTART_EXTERNAL)
 
 
+# How long the watchdog's own statements (SHOW / TERMINATE TRANSACTION) may take: a server
+# busy with a runaway expression on a loaded machine answers them slowly, but answers.
+WATCH_S = 10.0
 _RESTART_LOCAL = "whoever runs the app (or this command) can end them with: attrib neo4j restart"
 _RESTART_EXTERNAL = "ask the server's administrator to restart it"
 
@@ -1063,8 +1068,9 @@ _RESTART_EXTERNAL = "ask the server's administrator to restart it"
 def _statement(db: GraphDB, call, timeout_s: float, s: Settings, tag: str, what: str):
     """call() (one console statement tagged `tag`) by its deadline, the timeout plus the grace
     period; past it, _overdue. Driver errors come back as the console's one-line errors."""
+    waiting: list[threading.Thread] = []
     try:
-        done, value = _in_time(call, timeout_s + s.query_grace_s, f"console-{what}-{tag}")
+        done, value = _in_time(call, timeout_s + s.query_grace_s, f"console-{what}-{tag}", waiting)
     except (Neo4jError, DriverError, DatabaseError) as exc:
         if isinstance(exc, Unavailable):
             raise
@@ -1073,10 +1079,10 @@ def _statement(db: GraphDB, call, timeout_s: float, s: Settings, tag: str, what:
         cause = _cause(exc)
         code = getattr(cause, "code", "") or ""
         if "TransactionTimedOut" in code or "Terminated" in code:
-            _overdue(db, tag, timeout_s, s, what, answered=True)
+            _overdue(db, tag, timeout_s, s, what, None)
         raise _failure(cause, timeout_s) from None
     if not done:
-        _overdue(db, tag, timeout_s, s, what, answered=False)
+        _overdue(db, tag, timeout_s, s, what, waiting[0])
     return value
 
 
@@ -1084,7 +1090,7 @@ def _listed(db: GraphDB, tag: str, s: Settings) -> list[dict]:
     """The server's transactions for console statement `tag` (SHOW TRANSACTIONS on the project's
     connection, with a deadline); QueryFailed, offering the restart, when they cannot be read."""
     try:
-        done, rows = _in_time(lambda: transactions(db, tag), max(s.query_grace_s, 2), f"console-show-{tag}")
+        done, rows = _in_time(lambda: transactions(db, tag), WATCH_S, f"console-show-{tag}")
         why = "no answer"
     except (Neo4jError, DriverError, DatabaseError) as exc:
         done, why = False, _one_line(getattr(_cause(exc), "message", None) or str(exc), 120)
@@ -1095,11 +1101,15 @@ def _listed(db: GraphDB, tag: str, s: Settings) -> list[dict]:
     return rows
 
 
-def _overdue(db: GraphDB, tag: str, timeout_s: float, s: Settings, what: str, answered: bool) -> None:
-    """A console statement passed its deadline (or the server says it timed out): if the server
-    still holds its transaction after the grace period, the project terminates it (by id, on its
-    own connection, never the console user's) and says plainly if it still runs: the server
-    cannot stop an expression midway, only a restart ends that. Returns when nothing is left."""
+def _overdue(db: GraphDB, tag: str, timeout_s: float, s: Settings, what: str,
+             waiting: threading.Thread | None) -> None:
+    """A console statement passed its deadline (`waiting`: the thread still waiting for its
+    answer) or the server says it timed out (None): if the server still holds its transaction
+    after the grace period, the project terminates it (by id, on its own connection, never the
+    console user's) and says plainly if it still runs (the server cannot stop an expression
+    midway, only a restart ends that) or if its connection is still waiting for an answer.
+    Returns when the server answered and nothing is left."""
+    answered = waiting is None
     until = time.monotonic() + (s.query_grace_s if answered else 0)
     rows = _listed(db, tag, s)
     while rows and time.monotonic() < until:
@@ -1114,7 +1124,7 @@ def _overdue(db: GraphDB, tag: str, timeout_s: float, s: Settings, what: str, an
                           hint=(_RESTART_LOCAL if not s.external else _RESTART_EXTERNAL) + "; " + _NARROW)
     tx = rows[0]
     try:
-        _in_time(lambda: db.read(cypher.TERMINATE_TRANSACTION, {"id": tx["id"]}), max(s.query_grace_s, 2),
+        _in_time(lambda: db.read(cypher.TERMINATE_TRANSACTION, {"id": tx["id"]}), WATCH_S,
                  f"console-terminate-{tag}")
     except (Neo4jError, DriverError, DatabaseError) as exc:
         raise _runaway(tx, timeout_s, s, what, f"the console could not terminate it: {_one_line(str(exc), 120)}") from None
@@ -1124,6 +1134,12 @@ def _overdue(db: GraphDB, tag: str, timeout_s: float, s: Settings, what: str, an
         rows = _listed(db, tag, s)
     if rows:
         raise _runaway(rows[0], timeout_s, s, what, "the console terminated it, the server did not stop")
+    if waiting is not None:
+        waiting.join(s.query_grace_s)
+    if waiting is not None and waiting.is_alive():
+        raise QueryFailed(f"the {what} passed its {timeout_s:g} s timeout; the console terminated its transaction "
+                          f"({tx['id']}) but the server never answered, so its connection stays taken in the "
+                          "console's pool", hint=(_RESTART_LOCAL if not s.external else _RESTART_EXTERNAL) + "; " + _NARROW)
     raise QueryFailed(f"the {what} passed its {timeout_s:g} s timeout; the console terminated its transaction "
                       f"({tx['id']})", hint=_NARROW + "; or raise ATTRIB_QUERY_TIMEOUT")
 
