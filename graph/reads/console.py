@@ -18,6 +18,7 @@ Errors come back as one-line `QueryRefused` / `QueryFailed` messages.
 """
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import math
@@ -757,12 +758,9 @@ class _Cost:
 
     def _bound_size(self, i: int) -> int | None:
         """The size of the value the variable at tokens[i] was last bound to before i, if known."""
-        found = None
-        for start, size in self.bound.get(self.t[i].value, []):
-            if start >= i:
-                break
-            found = size
-        return found
+        bindings = self.bound.get(self.t[i].value, [])
+        k = bisect.bisect_left(bindings, i, key=lambda b: b[0])
+        return bindings[k - 1][1] if k else None
 
     def _item_start(self, i: int) -> int:
         """Where the projection item ending before tokens[i] (`... AS x`) starts: after the
