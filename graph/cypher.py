@@ -220,6 +220,9 @@ RETURN transactionId AS id, status, elapsedTime.seconds AS seconds, currentQuery
 ORDER BY seconds DESC
 """
 
+# The watchdog ends a console query's transaction by id, on the project's own connection.
+TERMINATE_TRANSACTION = "TERMINATE TRANSACTION $id YIELD transactionId RETURN transactionId"
+
 # An incident's neighbourhood: what it used and targeted, who reported it, every claim about
 # it with the actor it names and the source that stated it.
 INCIDENT_NEIGHBOURHOOD = """

@@ -55,6 +55,14 @@ class Settings:
     query_max_cartesian: int
     query_max_nesting: int
     query_grace_s: int
+    # The query's own size, checked before the server parses it (its parser dies of a
+    # StackOverflowError on a few hundred nested parentheses, and planning grows faster than the
+    # text): most tokens, deepest nesting (brackets, CASE, NOT/sign runs), most clauses; and the
+    # console's own connection pool (apart from the pages').
+    query_max_tokens: int
+    query_max_depth: int
+    query_max_clauses: int
+    console_pool: int
     start_timeout_s: int
     # The driver when the server is away (graph/store/db.py), chosen so a page or command says so
     # within 5 s instead of the driver's defaults (30 s, 60 s and 30 s): seconds to open a TCP
@@ -120,6 +128,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         query_max_cartesian=_env_int("ATTRIB_QUERY_MAX_CARTESIAN", 3),
         query_max_nesting=_env_int("ATTRIB_QUERY_MAX_NESTING", 2),
         query_grace_s=_env_int("ATTRIB_QUERY_GRACE", 2),
+        query_max_tokens=_env_int("ATTRIB_QUERY_MAX_TOKENS", 3000),
+        query_max_depth=_env_int("ATTRIB_QUERY_MAX_DEPTH", 40),
+        query_max_clauses=_env_int("ATTRIB_QUERY_MAX_CLAUSES", 60),
+        console_pool=_env_int("ATTRIB_CONSOLE_POOL", 4),
         start_timeout_s=_env_int("ATTRIB_START_TIMEOUT", 120),
         connect_timeout_s=2.0,
         acquire_timeout_s=3.0,

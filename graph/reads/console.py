@@ -18,13 +18,15 @@ Errors come back as one-line `QueryRefused` / `QueryFailed` messages.
 """
 from __future__ import annotations
 
+import bisect
 import json
 import logging
+import math
 import re
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import neo4j
@@ -67,6 +69,9 @@ FORBIDDEN_OPERATOR_PREFIXES = ("Create", "Merge", "Set", "Delete", "DetachDelete
 _PLAN_FUNCTION = re.compile(r"(?<![\w.`$])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)\s*\(")
 
 _WS = " \t\r\n\f\v"
+# The longest query text (and text parameter) the console reads: the checks run in one pass, but
+# nothing needs more, and the server's parser would be left to cope with it.
+MAX_TEXT_CHARS = 1_000_000
 
 # The console reports the server's notifications itself (ConsoleResult.notices); without this the
 # driver's logger would print them to stderr through logging's last-resort handler.
@@ -98,11 +103,15 @@ class ConsoleResult:
 
 
 # -- layer 1: tokenizer ---------------------------------------------------------------------------
-def tokenize(text: str) -> list[Token]:
-    """Cypher tokens outside comments; raises QueryRefused on anything it cannot read safely."""
+def tokenize(text: str, max_tokens: int | None = None) -> list[Token]:
+    """Cypher tokens outside comments; raises QueryRefused on anything it cannot read safely, and
+    on more than `max_tokens` tokens (as soon as it has read that many)."""
     out: list[Token] = []
     i, n = 0, len(text)
     while i < n:
+        if max_tokens is not None and len(out) > max_tokens:
+            raise QueryRefused(f"refused: the query has more than {max_tokens:,} tokens (ATTRIB_QUERY_MAX_TOKENS); "
+                               "split it, or pass long lists as $parameters")
         c = text[i]
         if c in _WS:
             i += 1
@@ -205,11 +214,15 @@ def _maybe_name(prev: Token | None, nxt: Token | None) -> bool:
     return nxt is None or (nxt.kind == "punct" and nxt.value in ".:),]}=<>+-*/%^")
 
 
-def check_text(text: str) -> None:
-    """Layer 1: refuse what the query text says, before the server sees it."""
+def check_text(text: str, limits: "CostLimits | None" = None) -> list[Token]:
+    """Layer 1: refuse what the query text says, before the server sees it (and, given limits,
+    a query too big: check_size); returns its tokens."""
     if not text or not text.strip():
         raise QueryRefused("the query is empty")
-    tokens = tokenize(text)
+    if len(text) > MAX_TEXT_CHARS:
+        raise QueryRefused(f"refused: the query is {len(text):,} characters long (the console reads at most "
+                           f"{MAX_TEXT_CHARS:,}); pass long values as $parameters")
+    tokens = tokenize(text, limits.max_tokens if limits else None)
     while tokens and tokens[-1].kind == "punct" and tokens[-1].value == ";":
         tokens.pop()
     if not tokens:
@@ -253,15 +266,85 @@ def check_text(text: str) -> None:
                 i = j
                 continue
         i += 1
+    if limits is not None:
+        check_size(tokens, limits)
+    return tokens
+
+
+_CLAUSES = {"MATCH", "WITH", "UNWIND", "RETURN", "CALL", "UNION", "ORDER", "SKIP", "OFFSET", "LIMIT", "FINISH",
+            "FILTER", "LET"}
+
+
+def check_size(tokens: list[Token], limits: "CostLimits") -> None:
+    """Refuse a query too big for the server to parse and plan safely, in one pass: more tokens,
+    deeper nesting or more clauses than the limits. Nesting counts brackets, CASE ... END and runs
+    of prefix operators (NOT NOT ..., - - ...): the server's parser recurses on each, and dies of
+    a StackOverflowError it never reports (a few hundred levels), leaving the client waiting."""
+    if len(tokens) > limits.max_tokens:
+        raise QueryRefused(f"refused: the query has more than {limits.max_tokens:,} tokens (ATTRIB_QUERY_MAX_TOKENS); "
+                           "split it, or pass long lists as $parameters")
+    depth = clauses = run = 0
+    prev: Token | None = None
+    for t in tokens:
+        word = t.value.upper() if t.kind == "word" and not (
+            prev is not None and prev.kind == "punct" and prev.value in ".:") else ""
+        if t.kind == "punct" and t.value in "([{":
+            depth += 1
+        elif t.kind == "punct" and t.value in ")]}" or word == "END":
+            depth -= 1
+        elif word == "CASE":
+            depth += 1
+        run = run + 1 if word == "NOT" or (t.kind == "punct" and t.value in "+-") else 0
+        if depth + run > limits.max_depth:
+            raise QueryRefused(f"refused: the query nests more than {limits.max_depth} levels deep (brackets, CASE, "
+                               f"NOT ...) at offset {t.pos} (ATTRIB_QUERY_MAX_DEPTH); flatten it")
+        if word in _CLAUSES and not (word == "WITH" and prev is not None and prev.kind == "word"
+                                     and prev.value.upper() in ("STARTS", "ENDS")):
+            clauses += 1
+            if clauses > limits.max_clauses:
+                raise QueryRefused(f"refused: the query has more than {limits.max_clauses} clauses (MATCH, WITH, "
+                                   "RETURN ...; ATTRIB_QUERY_MAX_CLAUSES); the server plans each one, split it")
+        prev = t
+
+
+def check_params(params: dict, limits: "CostLimits") -> None:
+    """Refuse parameters the checks cannot reason about: numbers that are not finite or do not
+    fit 64 bits, lists longer than ATTRIB_QUERY_MAX_RANGE (all items of all lists counted),
+    text longer than the console reads. One pass over every value, nested ones too."""
+    todo = [(f"${k}", v) for k, v in params.items()]
+    items = 0
+    while todo:
+        name, value = todo.pop()
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
+            raise QueryRefused(f"refused: parameter {name} is {value} (not a finite number); give a number")
+        if isinstance(value, int) and not -2**63 <= value < 2**63:
+            raise QueryRefused(f"refused: parameter {name} does not fit a 64-bit integer; give a smaller number")
+        if isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
+            raise QueryRefused(f"refused: parameter {name} is {len(value):,} characters long "
+                               f"(at most {MAX_TEXT_CHARS:,})")
+        if isinstance(value, dict):
+            value = [(f"{name}.{k}", v) for k, v in value.items()]
+        elif isinstance(value, (list, tuple)):
+            value = [(f"{name}[{i}]", v) for i, v in enumerate(value)]
+        else:
+            continue
+        items += len(value)
+        if items > limits.max_range:
+            raise QueryRefused(f"refused: the parameters hold more than {limits.max_range:,} items "
+                               "(ATTRIB_QUERY_MAX_RANGE)")
+        todo.extend(value)
 
 
 # -- layer 2: the server's plan -------------------------------------------------------------------
 def _operators(plan: dict | None):
-    if not plan:
-        return
-    yield plan
-    for child in plan.get("children") or []:
-        yield from _operators(child)
+    """Every operator of the plan tree, depth first, without recursion (plans can be deep)."""
+    todo = [plan] if plan else []
+    while todo:
+        op = todo.pop()
+        yield op
+        todo.extend(reversed(op.get("children") or []))
 
 
 def check_plan(summary: neo4j.ResultSummary) -> list[str]:
@@ -324,10 +407,14 @@ class CostLimits:
     max_hops: int
     max_cartesian: int
     max_nesting: int
+    max_tokens: int
+    max_depth: int
+    max_clauses: int
 
     @classmethod
     def of(cls, s: Settings) -> "CostLimits":
-        return cls(s.query_max_range, s.query_max_hops, s.query_max_cartesian, s.query_max_nesting)
+        return cls(s.query_max_range, s.query_max_hops, s.query_max_cartesian, s.query_max_nesting,
+                   s.query_max_tokens, s.query_max_depth, s.query_max_clauses)
 
 
 @dataclass
@@ -343,17 +430,159 @@ class _Loop:
     init: tuple[int, int] | None = None
 
 
+def _structural(tokens: list[Token]) -> list[Token]:
+    """The tokens as the cost check reads them, whatever the spelling: a `name` called like a
+    function is that function (`range`(...) is range(...)), and `||` concatenates like `+`."""
+    out: list[Token] = []
+    for i, t in enumerate(tokens):
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if t.kind == "name" and nxt is not None and nxt.kind == "punct" and nxt.value == "(":
+            t = Token("word", t.value, t.pos)
+        elif (t.kind == "punct" and t.value == "|" and out and out[-1].kind == "punct" and out[-1].value == "|"
+              and out[-1].pos == t.pos - 1):
+            out[-1] = Token("punct", "+", out[-1].pos)
+            continue
+        out.append(t)
+    return out
+
+
+def _unescape(raw: str) -> str:
+    """A Cypher string literal's value from its text between the quotes."""
+    simple = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
+    out, i = [], 0
+    while i < len(raw):
+        c = raw[i]
+        if c == "\\" and i + 1 < len(raw):
+            nxt = raw[i + 1]
+            if nxt in simple:
+                out.append(simple[nxt])
+                i += 2
+                continue
+            if nxt in "uU" and re.fullmatch(r"[0-9A-Fa-f]{4}", raw[i + 2:i + 6]):
+                out.append(chr(int(raw[i + 2:i + 6], 16)))
+                i += 6
+                continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+_REGEX_MAX_UNBOUNDED = 3
+
+
+def _class_end(p: str, i: int) -> int:
+    """The index after the character class `[...]` opening at p[i] (nested classes, escapes)."""
+    j, depth = i + 1, 1
+    if p.startswith("^", j):
+        j += 1
+    if p.startswith("]", j):
+        j += 1
+    while j < len(p) and depth:
+        if p[j] == "\\":
+            j += 1
+        elif p[j] == "[":
+            depth += 1
+        elif p[j] == "]":
+            depth -= 1
+        j += 1
+    return j
+
+
+def _quantifier(p: str, i: int) -> tuple[int | None, int] | None:
+    """(most repetitions or None when unbounded, index after) of a quantifier at p[i], else None."""
+    if p[i] in "*+":
+        return None, i + 1
+    if p[i] == "?":
+        return 1, i + 1
+    m = re.compile(r"\{(\d+)(,(\d*))?\}").match(p, i)
+    if not m:
+        return None
+    most = int(m.group(1)) if not m.group(2) else (int(m.group(3)) if m.group(3) else None)
+    return most, m.end()
+
+
+def regex_risk(pattern: str) -> str | None:
+    """Why matching the (Java) regular expression can backtrack catastrophically, or None. One
+    pass: a group repeated more than once that holds a quantifier or an alternation ((.*a){12},
+    (a+)+, (a|aa)*: exponential), a backreference, or more than three unbounded quantifiers
+    (.*a.*a.*a.*a: a polynomial of that degree in the text's length)."""
+    frames = [[False, False]]  # per open group: holds a quantifier, holds an alternation
+    unbounded, i, n = 0, 0, len(pattern)
+    while i < n:
+        c, group = pattern[i], None
+        if c == "(":
+            frames.append([False, False])
+            i += 1
+            if pattern.startswith("?", i):  # (?:  (?=  (?<=  (?<name>  (?i)  (?>
+                i += 1
+                if pattern.startswith(("<=", "<!"), i):
+                    i += 2
+                elif pattern.startswith("<", i):
+                    i = pattern.find(">", i) + 1 or n
+                else:
+                    while i < n and (pattern[i].isalpha() or pattern[i] == "-"):
+                        i += 1
+                    if i < n and pattern[i] in ":=!>":
+                        i += 1
+            continue
+        if c == ")":
+            if len(frames) > 1:
+                group = frames.pop()
+                frames[-1][0] = frames[-1][0] or group[0]
+            i += 1
+        elif c == "|":
+            frames[-1][1] = True
+            i += 1
+            continue
+        elif c == "\\":
+            nxt = pattern[i + 1:i + 2]
+            if (nxt.isdigit() and nxt != "0") or nxt == "k":
+                return "it holds a backreference"
+            if nxt == "Q":
+                end = pattern.find("\\E", i + 2)
+                i = n if end < 0 else end + 2
+            else:
+                i += 2
+        elif c == "[":
+            i = _class_end(pattern, i)
+        else:
+            i += 1
+        q = _quantifier(pattern, i) if i < n else None
+        if q is None:
+            continue
+        most, i = q
+        if i < n and pattern[i] in "+?":  # lazy or possessive
+            i += 1
+        frames[-1][0] = True
+        if most is not None and most <= 1:
+            continue
+        if group is not None and (group[0] or group[1]):
+            return "a group holding a quantifier or an alternation is itself repeated (e.g. (.*a){12}, (a+)+)"
+        unbounded += most is None
+        if unbounded > _REGEX_MAX_UNBOUNDED:
+            return f"it has more than {_REGEX_MAX_UNBOUNDED} unbounded quantifiers (*, +, {{n,}})"
+    return None
+
+
 class _Cost:
-    """The text side of the cost check: the query's tokens, their brackets, its iterations."""
+    """The text side of the cost check: the query's tokens, their brackets, its iterations, the
+    sizes of the lists it binds. Every pass is linear in the tokens (times the nesting, which
+    check_size bounds), without recursion deeper than that nesting."""
 
     def __init__(self, text: str, params: dict, limits: CostLimits, estimated_rows: int):
         tokens = tokenize(text)
         while tokens and tokens[-1].kind == "punct" and tokens[-1].value == ";":
             tokens.pop()
-        self.t, self.text, self.params, self.lim = tokens, text, params, limits
+        check_size(tokens, limits)
+        self.t, self.text, self.params, self.lim = _structural(tokens), text, params, limits
         self.est = max(1, estimated_rows)
         self.close = self._brackets()
+        self.open = {c: o for o, c in self.close.items()}
         self.loops = self._loops()
+        self.ranges = [i for i in range(len(self.t))
+                       if self._word(i, "RANGE") and self._is(i + 1, "punct", "(") and (i + 1) in self.close]
+        self.outer = self._outer()
+        self.bound: dict[str, list[tuple[int, int | None]]] = {}  # name -> (from token, size), in order
 
     # -- token helpers ------------------------------------------------------------------------
     def _brackets(self) -> dict[int, int]:
@@ -424,9 +653,10 @@ class _Cost:
                 return sign * int(raw, 0)
             except ValueError:
                 try:
-                    return sign * float(raw)
+                    value = float(raw)
                 except ValueError:
                     return None
+                return sign * value if math.isfinite(value) else None  # 1e400 is no bound to check
         return None
 
     def _range_span(self, i: int) -> int:
@@ -454,9 +684,19 @@ class _Cost:
         terms = self._split(a, b, "+")
         if len(terms) > 1:
             sizes = [self.size(x, y) for x, y in terms]
-            return None if None in sizes else sum(sizes)
+            if None not in sizes:
+                return sum(sizes)
+            # a list added to itself (l + l) grows: a list of unknown length counts as `est`
+            names = [self.t[x].value for x, y in terms if y - x == 1 and self.t[x].kind in ("word", "name")]
+            if len(names) > len(set(names)):
+                return sum(self.est if z is None else z for z in sizes)
+            return None
         while b - a >= 2 and self._is(a, "punct", "(") and self.close.get(a) == b - 1:
             a, b = a + 1, b - 1
+        if b - a == 1 and self.t[a].kind == "string":
+            return len(self.t[a].value)
+        if b - a == 1 and self.t[a].kind in ("word", "name"):
+            return self._bound_size(a)
         if b - a >= 3 and self._word(a, "RANGE") and self._is(a + 1, "punct", "(") and self.close.get(a + 1) == b - 1:
             return self._range_span(a)
         if b - a >= 2 and self._is(a, "punct", "[") and self.close.get(a) == b - 1:
@@ -497,8 +737,87 @@ class _Cost:
                 out[i] = _Loop(word.lower(), i + 4, src1, end)
         return out
 
+    def _outer(self) -> dict[int, list[_Loop]]:
+        """The loops whose per-item part encloses each loop's start and each range(), in one
+        sweep (those parts nest like the brackets that hold them)."""
+        wanted = set(self.loops) | set(self.ranges)
+        starts = sorted(self.loops.values(), key=lambda lp: lp.src1)
+        out, stack, k = {}, [], 0
+        for i in range(len(self.t)):
+            while k < len(starts) and starts[k].src1 <= i:
+                stack.append(starts[k])
+                k += 1
+            while stack and stack[-1].end <= i:
+                stack.pop()
+            if i in wanted:
+                out[i] = list(reversed(stack))
+        return out
+
     def _enclosing(self, pos: int) -> list[_Loop]:
-        return [lp for lp in self.loops.values() if lp.src1 <= pos < lp.end]
+        return self.outer.get(pos, [])
+
+    def _bound_size(self, i: int) -> int | None:
+        """The size of the value the variable at tokens[i] was last bound to before i, if known."""
+        bindings = self.bound.get(self.t[i].value, [])
+        k = bisect.bisect_left(bindings, i, key=lambda b: b[0])
+        return bindings[k - 1][1] if k else None
+
+    def _item_start(self, i: int) -> int:
+        """Where the projection item ending before tokens[i] (`... AS x`) starts: after the
+        clause word, a comma or an opening bracket at its level."""
+        j = i - 1
+        while j >= 0:
+            tok = self.t[j]
+            if j in self.open:
+                j = self.open[j] - 1
+                continue
+            if tok.kind == "punct" and tok.value in ",([{":
+                return j + 1
+            if tok.kind == "word" and tok.value.upper() in ("WITH", "RETURN", "DISTINCT", "UNWIND", "YIELD") \
+                    and self._word(j, tok.value.upper()):
+                return j + 1
+            j -= 1
+        return 0
+
+    def _bind(self) -> None:
+        """The size of what each `expr AS name` binds, in query order (UNWIND binds an item: its
+        size is unknown): a list grown through a chain of WITH clauses (WITH l + l + l AS l ...)
+        is as long as the chain makes it, and refused past ATTRIB_QUERY_MAX_RANGE."""
+        for i in range(len(self.t) - 1):
+            if not (self._word(i, "AS") and self.t[i + 1].kind in ("word", "name")):
+                continue
+            start = self._item_start(i)
+            unwind = start > 0 and self._word(start - 1, "UNWIND")
+            size = None if unwind or start >= i else self.size(start, i)
+            if size is not None and size > self.lim.max_range:
+                raise QueryRefused(f"refused: {self._source(start, i + 2)} makes a list or text of about {size:,} "
+                                   f"items (limit {self.lim.max_range:,}: ATTRIB_QUERY_MAX_RANGE); the server "
+                                   "cannot stop an expression midway")
+            self.bound.setdefault(self.t[i + 1].value, []).append((i + 1, size))
+
+    def _regexes(self) -> None:
+        """Refuse `=~` whose pattern cannot be checked (neither a literal nor a $parameter) or
+        can backtrack catastrophically (regex_risk): the server cannot stop a match midway."""
+        for i in range(len(self.t) - 1):
+            if not (self._is(i, "punct", "=") and self._is(i + 1, "punct", "~") and self.t[i + 1].pos == self.t[i].pos + 1):
+                continue
+            k = i + 2
+            while self._is(k, "punct", "(") and self.close.get(k) == k + 2:
+                k += 1
+            tok = self.t[k] if k < len(self.t) else None
+            if tok is not None and tok.kind == "string":
+                pattern = _unescape(tok.value)
+            elif tok is not None and tok.kind == "param" and isinstance(self.params.get(tok.value), str):
+                pattern = self.params[tok.value]
+            else:
+                raise QueryRefused("refused: the pattern after =~ must be a string literal or a text $parameter, "
+                                   "so the console can check it before the server runs it")
+            risk = regex_risk(pattern)
+            if risk:
+                shown = pattern if len(pattern) <= 40 else pattern[:39] + "\u2026"
+                raise QueryRefused(f"refused: the regular expression {shown!r} can take time exponential (or of a "
+                                   f"high power) in the text's length: {risk}, and the server cannot stop a match "
+                                   "midway; use CONTAINS / STARTS WITH, or a pattern without nested repetition")
 
     def _numeric(self, a: int, b: int) -> bool:
         if self._number(a, b) is not None:
@@ -510,26 +829,30 @@ class _Cost:
         """A string or list accumulator that the body extends (`+`, replace(), [acc, ...])."""
         if loop.init and self._numeric(*loop.init):
             return False
+        lists: list[bool] = []  # the `[` open at j inside the body: whether each is a list literal
         for j in range(loop.src1 + 1, loop.end):
             tok = self.t[j]
-            if tok.kind == "punct" and tok.value == "+":
+            if tok.kind == "punct" and tok.value == "+":  # `||` too (see _structural)
                 return True
             if self._word(j, "REPLACE") and self._is(j + 1, "punct", "("):
                 return True
-            if tok.kind in ("word", "name") and tok.value == loop.acc:
-                if any(loop.src1 < o < j < c and self.t[o].value == "[" and o not in self.loops
-                       for o, c in self.close.items()):
-                    return True
+            if tok.kind == "punct" and tok.value == "[" and j in self.close:
+                lists.append(j not in self.loops)
+            elif tok.kind == "punct" and tok.value == "]" and j in self.open and lists:
+                lists.pop()
+            elif tok.kind in ("word", "name") and tok.value == loop.acc and True in lists:
+                return True
         return False
 
     # -- the check ----------------------------------------------------------------------------
     def check(self) -> None:
         lim = self.lim
-        ranges = {i for i in range(len(self.t))
-                  if self._word(i, "RANGE") and self._is(i + 1, "punct", "(") and (i + 1) in self.close}
+        ranges = set(self.ranges)
         # A list collected from rows is at most as long as the rows: the plan's estimate, or the
         # longest list the query itself makes (the planner guesses 10 rows for UNWIND of a range).
         self.est = max([self.est] + [self._range_span(i) for i in ranges])
+        self._regexes()
+        self._bind()
         for i in range(len(self.t)):
             if i in ranges:
                 span = self._range_span(i)
@@ -547,6 +870,11 @@ class _Cost:
                 raise QueryRefused(f"refused: list comprehensions/reduce() nested {len(chain)} deep at {what} "
                                    f"(limit {lim.max_nesting}: ATTRIB_QUERY_MAX_NESTING); the server cannot "
                                    "stop an expression midway")
+            length = self._length(loop)
+            if length is not None and length > lim.max_range:
+                raise QueryRefused(f"refused: {what} iterates over a list of about {length:,} items (limit "
+                                   f"{lim.max_range:,}: ATTRIB_QUERY_MAX_RANGE); the server cannot stop an "
+                                   "expression midway")
             if loop.kind == "reduce" and self._grows(loop):
                 raise QueryRefused(f"refused: reduce() grows its string or list `{loop.acc}` on every step "
                                    f"({what}): the work grows with the square of the list (or doubles) and the server cannot "
@@ -608,12 +936,15 @@ def _max_hops(details: str) -> tuple[bool, int | None]:
 
 
 def _cartesian_parts(plan: dict) -> int:
-    """How many disconnected pattern parts the plan joins with no condition between them."""
-    children = plan.get("children") or []
-    parts = [_cartesian_parts(c) for c in children]
-    if str(plan.get("operatorType", "")).split("@")[0] == "CartesianProduct":
-        return sum(parts)
-    return max(parts, default=1)
+    """How many disconnected pattern parts the plan joins with no condition between them
+    (children before parents, without recursion)."""
+    order = list(_operators(plan))
+    parts: dict[int, int] = {}
+    for op in reversed(order):
+        below = [parts[id(c)] for c in op.get("children") or []]
+        cartesian = str(op.get("operatorType", "")).split("@")[0] == "CartesianProduct"
+        parts[id(op)] = sum(below) if cartesian else max(below, default=1)
+    return parts[id(plan)]
 
 
 def check_cost(text: str, params: dict, summary: neo4j.ResultSummary, limits: CostLimits) -> None:
@@ -685,16 +1016,146 @@ def _failure(exc: Exception, timeout_s: float) -> Exception:
 
 
 # -- running --------------------------------------------------------------------------------------
+# Every statement the console sends runs in a thread the caller waits for only until its deadline:
+# the server sends nothing while it evaluates one expression, and nothing at all when its parser
+# died (a StackOverflowError it cannot report). The console's own statements (EXPLAIN, the query,
+# the result's graph) use the console's small connection pool (GraphDB.console), so connections
+# left waiting never take the pages'; the watchdog's (SHOW / TERMINATE TRANSACTION) use the
+# project's own connection.
+def _in_time(call, seconds: float, name: str, threads: list | None = None) -> tuple[bool, Any]:
+    """(finished, call()'s value) within `seconds`; call()'s exception is raised here. A thread
+    left waiting ends with its statement (or with the server); `threads` collects it."""
+    outcome: dict[str, Any] = {}
+
+    def worker():
+        try:
+            outcome["value"] = call()
+        except Exception as exc:  # re-raised below, in the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=worker, name=name, daemon=True)
+    thread.start()
+    if threads is not None:
+        threads.append(thread)
+    thread.join(max(0.0, seconds))
+    if thread.is_alive():
+        return False, None
+    if "error" in outcome:
+        raise outcome["error"]
+    return True, outcome["value"]
+
+
+def _pool_exhausted(exc: Exception) -> bool:
+    cause = _cause(exc)
+    return "failed to obtain a connection from the pool" in (getattr(cause, "message", None) or str(cause))
+
+
+def _busy(s: Settings) -> QueryFailed:
+    return QueryFailed(f"all {s.console_pool} of the console's connections wait on statements the server has not "
+                       "answered; the app's other pages are not affected",
+                       hint=_RESTART_LOCAL if not s.external else _RESTART_EXTERNAL)
+
+
+# How long the watchdog's own statements (SHOW / TERMINATE TRANSACTION) may take: a server
+# busy with a runaway expression on a loaded machine answers them slowly, but answers.
+WATCH_S = 10.0
+_RESTART_LOCAL = "whoever runs the app (or this command) can end them with: attrib neo4j restart"
+_RESTART_EXTERNAL = "ask the server's administrator to restart it"
+
+
+def _statement(db: GraphDB, call, timeout_s: float, s: Settings, tag: str, what: str):
+    """call() (one console statement tagged `tag`) by its deadline, the timeout plus the grace
+    period; past it, _overdue. Driver errors come back as the console's one-line errors."""
+    waiting: list[threading.Thread] = []
+    try:
+        done, value = _in_time(call, timeout_s + s.query_grace_s, f"console-{what}-{tag}", waiting)
+    except (Neo4jError, DriverError, DatabaseError) as exc:
+        if isinstance(exc, Unavailable):
+            raise
+        if _pool_exhausted(exc):
+            raise _busy(s) from None
+        cause = _cause(exc)
+        code = getattr(cause, "code", "") or ""
+        if "TransactionTimedOut" in code or "Terminated" in code:
+            _overdue(db, tag, timeout_s, s, what, None)
+        raise _failure(cause, timeout_s) from None
+    if not done:
+        _overdue(db, tag, timeout_s, s, what, waiting[0])
+    return value
+
+
+def _listed(db: GraphDB, tag: str, s: Settings) -> list[dict]:
+    """The server's transactions for console statement `tag` (SHOW TRANSACTIONS on the project's
+    connection, with a deadline); QueryFailed, offering the restart, when they cannot be read."""
+    try:
+        done, rows = _in_time(lambda: transactions(db, tag), WATCH_S, f"console-show-{tag}")
+        why = "no answer"
+    except (Neo4jError, DriverError, DatabaseError) as exc:
+        done, why = False, _one_line(getattr(_cause(exc), "message", None) or str(exc), 120)
+    if not done:
+        raise QueryFailed(f"a console statement passed its timeout and the console could not check the server's "
+                          f"transactions to end it ({why})",
+                          hint=_RESTART_LOCAL if not s.external else _RESTART_EXTERNAL)
+    return rows
+
+
+def _overdue(db: GraphDB, tag: str, timeout_s: float, s: Settings, what: str,
+             waiting: threading.Thread | None) -> None:
+    """A console statement passed its deadline (`waiting`: the thread still waiting for its
+    answer) or the server says it timed out (None): if the server still holds its transaction
+    after the grace period, the project terminates it (by id, on its own connection, never the
+    console user's) and says plainly if it still runs (the server cannot stop an expression
+    midway, only a restart ends that) or if its connection is still waiting for an answer.
+    Returns when the server answered and nothing is left."""
+    answered = waiting is None
+    until = time.monotonic() + (s.query_grace_s if answered else 0)
+    rows = _listed(db, tag, s)
+    while rows and time.monotonic() < until:
+        time.sleep(0.25)
+        rows = _listed(db, tag, s)
+    if not rows:
+        if answered:
+            return
+        raise QueryFailed(f"the server did not answer the {what} within {timeout_s + s.query_grace_s:g} s (the "
+                          "timeout plus ATTRIB_QUERY_GRACE) and holds no transaction for it to terminate; its "
+                          "connection stays taken in the console's pool",
+                          hint=(_RESTART_LOCAL if not s.external else _RESTART_EXTERNAL) + "; " + _NARROW)
+    tx = rows[0]
+    try:
+        _in_time(lambda: db.read(cypher.TERMINATE_TRANSACTION, {"id": tx["id"]}), WATCH_S,
+                 f"console-terminate-{tag}")
+    except (Neo4jError, DriverError, DatabaseError) as exc:
+        raise _runaway(tx, timeout_s, s, what, f"the console could not terminate it: {_one_line(str(exc), 120)}") from None
+    until = time.monotonic() + s.query_grace_s
+    while rows and time.monotonic() < until:
+        time.sleep(0.25)
+        rows = _listed(db, tag, s)
+    if rows:
+        raise _runaway(rows[0], timeout_s, s, what, "the console terminated it, the server did not stop")
+    if waiting is not None:
+        waiting.join(s.query_grace_s)
+    if waiting is not None and waiting.is_alive():
+        raise QueryFailed(f"the {what} passed its {timeout_s:g} s timeout; the console terminated its transaction "
+                          f"({tx['id']}) but the server never answered, so its connection stays taken in the "
+                          "console's pool", hint=(_RESTART_LOCAL if not s.external else _RESTART_EXTERNAL) + "; " + _NARROW)
+    raise QueryFailed(f"the {what} passed its {timeout_s:g} s timeout; the console terminated its transaction "
+                      f"({tx['id']})", hint=_NARROW + "; or raise ATTRIB_QUERY_TIMEOUT")
+
+
 def check(db: GraphDB, text: str, params: dict | None = None, settings: Settings | None = None) -> list[str]:
     """Layers 1 and 2 (with the cost check) without running the query; returns the server's notices."""
-    check_text(text)
+    s = settings or load_settings()
+    limits = CostLimits.of(s)
     params = params or {}
-    try:
-        summary = db.explain(text, params)
-    except (Neo4jError, DriverError, DatabaseError) as exc:
-        raise _failure(_cause(exc), 0) from None
+    check_text(text, limits)
+    check_params(params, limits)
+    tag = secrets.token_hex(8)
+    console = db.console()
+    summary = _statement(db, lambda: console.explain(text, params, timeout=s.query_timeout_s,
+                                                     metadata={"attrib_console": tag}),
+                         s.query_timeout_s, s, tag, "EXPLAIN")
     notices = check_plan(summary)
-    check_cost(text, params, summary, CostLimits.of(settings or load_settings()))
+    check_cost(text, params, summary, limits)
     return notices
 
 
@@ -714,18 +1175,6 @@ def runaway_transactions(db: GraphDB, settings: Settings) -> list[dict]:
             or (t["tag"] and (t["seconds"] or 0) > settings.query_timeout_s)]
 
 
-def _still_running(db: GraphDB, tag: str, until: float) -> dict | None:
-    """The console transaction `tag` if the server still lists it at `until` (monotonic time)."""
-    while True:
-        try:
-            rows = transactions(db, tag)
-        except (Neo4jError, DriverError, DatabaseError):
-            return None  # SHOW TRANSACTIONS not permitted for this user: nothing to watch
-        if not rows or time.monotonic() >= until:
-            return rows[0] if rows else None
-        time.sleep(0.25)
-
-
 def short_status(status: str) -> str:
     """SHOW TRANSACTIONS' status, short: 'Terminated with reason: Status.Code[Neo.ClientError.
     Transaction.TransactionTimedOutClientConfiguration]' -> 'terminated: TransactionTimedOut...'."""
@@ -733,30 +1182,30 @@ def short_status(status: str) -> str:
     return f"terminated: {m.group(1)}" if m else str(status).lower()
 
 
-def _runaway(tx: dict, timeout_s: float, settings: Settings) -> QueryFailed:
-    where = ("on the local server `attrib neo4j status` lists it and `attrib neo4j restart` ends it"
-             if not settings.external else
-             f"ask the server's administrator to run TERMINATE TRANSACTION '{tx['id']}' or restart it")
-    return QueryFailed(f"the query passed its {timeout_s:g} s timeout but the server is still executing it "
-                       f"(transaction {tx['id']}, {tx['seconds']} s, {short_status(tx['status'])}): "
-                       "an expression it cannot stop midway, holding a CPU until it ends",
+def _runaway(tx: dict, timeout_s: float, settings: Settings, what: str, why: str) -> QueryFailed:
+    where = ("`attrib neo4j status` lists it and " + _RESTART_LOCAL if not settings.external else
+             f"ask the server's administrator to restart it (transaction {tx['id']})")
+    cause = ("the server cannot stop it midway (one expression evaluated at length, or a parser that failed "
+             "without answering): it holds the transaction, and maybe a CPU, until a restart")
+    return QueryFailed(f"the {what} passed its {timeout_s:g} s timeout but the server is still executing it "
+                       f"(transaction {tx['id']}, {tx['seconds']} s, {short_status(tx['status'])}; {why}): {cause}",
                        hint=f"{where}; {_NARROW}")
 
 
 def run_query(db: GraphDB, text: str, params: dict | None = None, *, timeout_s: float | None = None,
               row_cap: int | None = None, connect: bool = False, settings: Settings | None = None) -> ConsoleResult:
     """Run a console query read-only: tokenizer, EXPLAIN and cost check, one READ transaction
-    with a timeout and no retries, at most `row_cap` rows. A query the server has not ended by
-    the timeout plus the grace period is reported as still running (the watchdog).
-    `connect` adds the relationships among the result's nodes to `graph`."""
+    with a timeout and no retries, at most `row_cap` rows, on the console's own connection pool.
+    A query the server has not ended by the timeout plus the grace period is terminated (see
+    _overdue). `connect` adds the relationships among the result's nodes to `graph`."""
     s = settings or load_settings()
     timeout_s = s.query_timeout_s if timeout_s is None else timeout_s
     row_cap = s.row_cap if row_cap is None else row_cap
     params = dict(params or {})
-    notices = check(db, text, params, settings=s)
+    notices = check(db, text, params, settings=replace(s, query_timeout_s=timeout_s))
     tag = secrets.token_hex(8)
     started = time.monotonic()
-    deadline = started + timeout_s + s.query_grace_s
+    console = db.console()
 
     def work(tx):
         result = tx.run(text, params)
@@ -769,46 +1218,20 @@ def run_query(db: GraphDB, text: str, params: dict | None = None, *, timeout_s: 
             raw.append(list(record.values()))
         return columns, raw, truncated
 
-    outcome: dict[str, Any] = {}
-
-    def worker():
-        try:
-            outcome["value"] = db.read_once(work, timeout_s, metadata={"attrib_console": tag})
-        except Exception as exc:  # re-raised below, in the caller's thread
-            outcome["error"] = exc
-
-    # The query runs in a thread so the console answers by the deadline even when the server
-    # does not (it sends nothing while it evaluates one expression); a thread left waiting ends
-    # with its transaction.
-    thread = threading.Thread(target=worker, name=f"console-{tag}", daemon=True)
-    thread.start()
-    thread.join(max(0.0, deadline - time.monotonic()))
-    if thread.is_alive():
-        lingering = _still_running(db, tag, time.monotonic())
-        if lingering:
-            raise _runaway(lingering, timeout_s, s)
-        raise QueryFailed(f"the server did not answer within {timeout_s + s.query_grace_s:g} s "
-                          "(the timeout plus ATTRIB_QUERY_GRACE)", hint="check it with: attrib neo4j status")
-    exc = outcome.get("error")
-    if isinstance(exc, (Neo4jError, DriverError, DatabaseError)) and not isinstance(exc, Unavailable):
-        cause = _cause(exc)
-        code = getattr(cause, "code", "") or ""
-        if "TransactionTimedOut" in code or "Terminated" in code:
-            lingering = _still_running(db, tag, max(deadline, time.monotonic()))
-            if lingering:
-                raise _runaway(lingering, timeout_s, s)
-        raise _failure(cause, timeout_s) from None
-    if exc is not None:
-        raise exc
-    columns, raw, truncated = outcome["value"]
+    columns, raw, truncated = _statement(
+        db, lambda: console.read_once(work, timeout_s, metadata={"attrib_console": tag}), timeout_s, s, tag, "query")
     elapsed = int((time.monotonic() - started) * 1000)
     if truncated:
         notices.insert(0, f"showing the first {row_cap} rows: the result was cut at the row cap "
                           f"(ATTRIB_ROW_CAP={row_cap}); add LIMIT or narrow the query")
+    graph = Subgraph()
     try:
-        graph = result_subgraph(db, raw, connect=connect)
+        done, drawn = _in_time(lambda: result_subgraph(console, raw, connect=connect), timeout_s, f"console-graph-{tag}")
+        if done:
+            graph = drawn
+        else:
+            notices.append(f"the result's graph could not be drawn within {timeout_s:g} s")
     except (Neo4jError, DriverError, DatabaseError) as exc:
-        graph = Subgraph()
         notices.append(f"the result's graph could not be drawn: {_one_line(str(exc))}")
     rows = [[plain(v) for v in r] for r in raw]
     return ConsoleResult(columns, rows, graph, truncated, notices, elapsed)

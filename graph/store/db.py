@@ -5,6 +5,7 @@ Everything else receives a `GraphDB` (created once per process: in the app throu
 """
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable
 
 import neo4j
@@ -36,10 +37,14 @@ def connection_params(settings: Settings) -> tuple[str, str, str]:
 class GraphDB:
     """A driver plus the database name; read and write through managed transactions."""
 
-    def __init__(self, driver: neo4j.Driver, database: str | None, uri: str):
+    def __init__(self, driver: neo4j.Driver, database: str | None, uri: str,
+                 console_driver: Callable[[], neo4j.Driver] | None = None):
         self.driver = driver
         self.database = database
         self.uri = uri
+        self._console_driver = console_driver
+        self._console: GraphDB | None = None
+        self._console_lock = threading.Lock()
         # Every session shares the bookmarks of the writes before it, so a read routed to a
         # cluster secondary waits until it has them (a loader checking the keys the previous
         # file wrote, the app reading what it just loaded). On one server it costs nothing.
@@ -60,7 +65,20 @@ class GraphDB:
                         raise
             self.bookmarks = GraphDatabase.bookmark_manager()
 
+    def console(self) -> "GraphDB":
+        """The same server and user on the console's own small connection pool
+        (ATTRIB_CONSOLE_POOL), made on first use: statements the server never answers hold
+        connections there, never the pages'."""
+        with self._console_lock:
+            if self._console is None:
+                if self._console_driver is None:
+                    raise DatabaseError("this connection has no console pool (made without connect())")
+                self._console = GraphDB(self._console_driver(), self.database, self.uri)
+            return self._console
+
     def close(self) -> None:
+        if self._console is not None:
+            self._console.close()
         self.driver.close()
 
     def check(self) -> None:
@@ -79,11 +97,14 @@ class GraphDB:
             return [r.data() for r in tx.run(cypher, params or {})]
         return self.execute_read(work, timeout=timeout)
 
-    def explain(self, cypher: str, params: dict | None = None) -> neo4j.ResultSummary:
+    def explain(self, cypher: str, params: dict | None = None, timeout: float | None = None,
+                metadata: dict | None = None) -> neo4j.ResultSummary:
         """The summary (query type, plan, notifications) of `EXPLAIN cypher`, in a READ
-        transaction; nothing is executed."""
+        transaction; nothing is executed. With a timeout: one transaction, no retries."""
         def work(tx):
             return tx.run(EXPLAIN_PREFIX + cypher, params or {}).consume()
+        if timeout:
+            return self.read_once(work, timeout, metadata=metadata)
         return self.execute_read(work)
 
     def execute_read(self, work: Callable[[neo4j.ManagedTransaction], Any], timeout: float | None = None) -> Any:
@@ -130,11 +151,13 @@ def _translate(call: Callable[[], Any], uri: str) -> Any:
 
 def connect(settings: Settings) -> GraphDB:
     uri, user, password = connection_params(settings)
+
+    def make(acquire_s: float, **pool) -> neo4j.Driver:
+        return GraphDatabase.driver(uri, auth=(user, password), connection_timeout=settings.connect_timeout_s,
+                                    connection_acquisition_timeout=acquire_s,
+                                    max_transaction_retry_time=settings.retry_budget_s, **pool)
     try:
-        driver = GraphDatabase.driver(uri, auth=(user, password),
-                                      connection_timeout=settings.connect_timeout_s,
-                                      connection_acquisition_timeout=settings.acquire_timeout_s,
-                                      max_transaction_retry_time=settings.retry_budget_s)
+        driver = make(settings.acquire_timeout_s)
     except (ConfigurationError, ValueError) as exc:
         raise Unavailable(f"cannot use NEO4J_URI={uri!r}: {exc}",
                           hint="use bolt://host:7687, neo4j://host:7687 or neo4j+s://host") from exc
@@ -148,4 +171,7 @@ def connect(settings: Settings) -> GraphDB:
         driver.close()
         raise Unavailable(f"Neo4j at {uri} refused the credentials for user '{user}'",
                           hint="check NEO4J_USER / NEO4J_PASSWORD") from exc
-    return GraphDB(driver, settings.database, uri)
+    return GraphDB(driver, settings.database, uri,
+                   # the console's wait for a connection ends well before its statement's deadline
+                   console_driver=lambda: make(min(settings.acquire_timeout_s, 1.0),
+                                               max_connection_pool_size=max(1, settings.console_pool)))

@@ -1,12 +1,17 @@
 """The console's cost check on query text and plan details alone (no server): graph/reads/console.py."""
 from __future__ import annotations
 
+import dataclasses
+import time
+
 import pytest
 
 from graph.errors import QueryRefused
-from graph.reads.console import CostLimits, _cartesian_parts, _Cost, _max_hops, check_text
+from graph.reads.console import (CostLimits, _cartesian_parts, _Cost, _max_hops, _operators, check_params,
+                                 check_text)
 
-LIMITS = CostLimits(max_range=100_000, max_hops=10, max_cartesian=3, max_nesting=2)
+LIMITS = CostLimits(max_range=100_000, max_hops=10, max_cartesian=3, max_nesting=2, max_tokens=1_000_000,
+                    max_depth=40, max_clauses=60)
 
 
 def cost(text: str, params: dict | None = None, rows: int = 200) -> None:
@@ -118,3 +123,134 @@ def test_backtick_hint_only_where_the_word_could_be_a_name(text, hinted):
     with pytest.raises(QueryRefused) as exc:
         check_text(text)
     assert ("quote it in `backticks`" in exc.value.message) == hinted
+
+
+# -- issue 26: shapes that passed by their spelling, sizes the server cannot parse, parameters -----
+SERVER_LIMITS = dataclasses.replace(LIMITS, max_tokens=3000)
+TEN = "[" + ", ".join(str(i) for i in range(10)) + "]"
+
+
+def with_chain(n: int, step: str = "WITH x + 1 AS x") -> str:
+    return "WITH 1 AS x " + " ".join([step] * n) + " RETURN x"
+
+
+@pytest.mark.parametrize("text, params, reason", [
+    ("RETURN size([x IN `range`(1, 200000000000) WHERE x = 0]) AS n", {}, "makes a list of 200,000,000,000 items"),
+    ("RETURN size([x IN `RANGE` (1, $n) WHERE x = 0]) AS n", {"n": 10**9}, "makes a list of 1,000,000,000 items"),
+    ("RETURN 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!' =~ '(.*a){12}' AS m", {}, "is itself repeated"),
+    ("MATCH (a:Actor) WHERE a.name =~ '(?i)(a+)+b' RETURN a.key", {}, "is itself repeated"),
+    ("RETURN 'aaaa!' =~ '(a|aa)*c' AS m", {}, "is itself repeated"),
+    ("RETURN 'aaaa!' =~ ('((.*a){12})') AS m", {}, "is itself repeated"),
+    ("RETURN 'aaaa!' =~ $p AS m", {"p": "(x*)*y"}, "is itself repeated"),
+    ("RETURN 'aaaa!' =~ '.*a.*a.*a.*a.*a.*a!' AS m", {}, "more than 3 unbounded quantifiers"),
+    ("RETURN 'aa' =~ '(a*)\\\\1b' AS m", {}, "backreference"),
+    ("RETURN 'aaaa' =~ ('(.*a)' + '{12}') AS m", {}, "must be a string literal or a text $parameter"),
+    ("MATCH (a:Actor) RETURN a.name =~ a.key AS m", {}, "must be a string literal or a text $parameter"),
+    ("WITH " + TEN + " AS l " + " ".join(["WITH l+l+l+l+l+l+l+l+l+l AS l"] * 9) + " RETURN size([x IN l WHERE x = 0])",
+     {}, "makes a list or text of about 1,000,000 items"),
+    ("MATCH (n) WITH collect(n.key) AS l WITH l + l + l + l + l + l + l + l + l + l AS l "
+     "WITH l || l || l || l || l || l || l || l || l || l AS l RETURN [x IN l WHERE x IS NULL]",
+     {}, "makes a list or text of about 200,000 items"),
+    ("WITH 'xxxxxxxxxx' AS s " + " ".join(["WITH s+s+s+s+s+s+s+s+s+s AS s"] * 9) + " RETURN size(s)",
+     {}, "makes a list or text of about 1,000,000 items"),
+    ("RETURN size(reduce(l = [1], i IN range(1, 60) | l || l)) AS n", {}, "grows its string or list `l`"),
+    ("RETURN size(reduce(s = 'x', i IN range(1, 60) | s||s)) AS n", {}, "grows its string or list `s`"),
+    ("RETURN size(reduce(s = 'x', i IN range(1, 60) | `s` || 'x')) AS n", {}, "grows its string or list `s`"),
+    ("RETURN range(1, 1e400) AS r", {}, "not numbers or $parameters"),
+])
+def test_structure_not_spelling(text, params, reason):
+    with pytest.raises(QueryRefused, match="^refused: ") as exc:
+        cost(text, params, rows=2000)
+    assert reason in exc.value.message and "\n" not in exc.value.message
+
+
+@pytest.mark.parametrize("text", [
+    "MATCH (a:Actor) WHERE a.name =~ '(?i).*lazarus.*' RETURN a.key",
+    "RETURN 'APT28' =~ '^APT\\\\d+$' AS m, 'ab' =~ '(ab){3}' AS n, 'x' =~ '[(]+x*' AS o",
+    "MATCH (a:Actor) WHERE a.name =~ $p RETURN a.key",
+    "RETURN [1, 2] || [3] AS l, 'a' || 'b' AS s",
+    "WITH [1, 2, 3] AS l WITH l + l AS l RETURN [x IN l | x * 2] AS doubled",
+    "MATCH (n) WITH collect(n.key) AS ks RETURN [k IN ks | k] AS keys, ks + ['x'] AS more",
+    "RETURN `size`([1, 2]) AS n, `toUpper`('x') AS u",
+])
+def test_structure_allowed(text):
+    cost(text, {"p": "(?i)lazarus.*"}, rows=2000)
+
+
+@pytest.mark.parametrize("text, reason", [
+    (with_chain(1500, "WITH x AS x"), "has more than 3,000 tokens"),
+    ("RETURN " + "(" * 5000 + "1" + ")" * 5000 + " AS x", "has more than 3,000 tokens"),
+    (with_chain(800), "has more than 3,000 tokens"),
+    ("RETURN " + "1 + " * 100_000 + "1 AS x", "has more than 3,000 tokens"),
+    ("RETURN " + "(" * 41 + "1" + ")" * 41 + " AS x", "nests more than 40 levels deep"),
+    ("RETURN " + "[" * 41 + "1" + "]" * 41 + " AS x", "nests more than 40 levels deep"),
+    ("RETURN " + "NOT " * 41 + "true AS x", "nests more than 40 levels deep"),
+    ("RETURN " + "- " * 41 + "1 AS x", "nests more than 40 levels deep"),
+    ("RETURN " + "CASE WHEN true THEN " * 41 + "1" + " END" * 41 + " AS x", "nests more than 40 levels deep"),
+    (with_chain(60), "has more than 60 clauses"),
+])
+def test_too_big_for_the_servers_parser_is_refused_in_one_pass(text, reason):
+    """1,500 chained WITH or 5,000 nested parentheses killed the server's parser with a
+    StackOverflowError it never reported (the client waited forever); 800 chained WITH made a
+    plan deep enough for a RecursionError in the check. Refused before the server sees them."""
+    started = time.monotonic()
+    with pytest.raises(QueryRefused, match="^refused: the query ") as exc:
+        check_text(text, SERVER_LIMITS)
+    assert reason in exc.value.message and "\n" not in exc.value.message
+    assert time.monotonic() - started < 1.0
+
+
+def test_the_saved_queries_fit_the_size_limits():
+    from graph.reads import saved_queries
+
+    for q in saved_queries.list_queries():
+        check_text(q.cypher, SERVER_LIMITS)
+
+
+def test_deep_plans_are_walked_without_recursion():
+    """A plan 5,000 operators deep (800 chained WITH made one 800 deep): no RecursionError."""
+    plan: dict = {"operatorType": "AllNodesScan@neo4j"}
+    for _ in range(5000):
+        plan = {"operatorType": "Projection@neo4j", "children": [plan]}
+    plan = {"operatorType": "CartesianProduct@neo4j", "children": [plan, {"operatorType": "Argument"}]}
+    assert _cartesian_parts(plan) == 2
+    assert sum(1 for _ in _operators(plan)) == 5003
+
+
+def test_the_check_is_linear_in_the_query():
+    """A 120 KB query took 18 s of client CPU (a pass per name over every bracket pair); the
+    check's passes are linear: eight times the text costs about eight times the time, not 64."""
+    def timed(n: int) -> float:
+        text = "RETURN reduce(t = null, y IN [1] | coalesce(" + ", ".join(["(t)"] * n) + ")) AS r"
+        started = time.perf_counter()
+        cost(text, rows=10)
+        return time.perf_counter() - started
+
+    small, big = min(timed(1000) for _ in range(3)), min(timed(8000) for _ in range(2))
+    assert big < 24 * small + 0.3, f"{small:.3f} s for 1,000 names, {big:.3f} s for 8,000"
+    started = time.perf_counter()
+    with pytest.raises(QueryRefused, match="more than 3,000 tokens"):
+        check_text("RETURN " + ", ".join(f"[x IN [1] | x] AS c{i}" for i in range(6000)), SERVER_LIMITS)
+    assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize("params, reason", [
+    ({"n": float("inf")}, "$n is inf (not a finite number)"),
+    ({"n": float("nan")}, "$n is nan (not a finite number)"),
+    ({"n": float("1e400")}, "$n is inf"),
+    ({"n": 2**70}, "$n does not fit a 64-bit integer"),
+    ({"xs": [1.0, float("-inf")]}, "$xs[1] is -inf"),
+    ({"m": {"a": [float("nan")]}}, "$m.a[0] is nan"),
+    ({"xs": list(range(100_001))}, "more than 100,000 items"),
+    ({"xs": [[1] * 60_000, [2] * 60_000]}, "more than 100,000 items"),
+    ({"s": "x" * 1_000_001}, "$s is 1,000,001 characters long"),
+])
+def test_parameters_are_checked(params, reason):
+    with pytest.raises(QueryRefused, match="^refused: ") as exc:
+        check_params(params, LIMITS)
+    assert reason in exc.value.message
+
+
+def test_reasonable_parameters_pass():
+    check_params({"n": 5, "f": 0.5, "s": "Lazarus", "xs": list(range(1000)), "b": True, "none": None,
+                  "m": {"k": [1, 2]}}, LIMITS)
