@@ -22,9 +22,10 @@ from graph.errors import ValidationError
 from graph.model import SOFTWARE_ID, claim_key, normalise_name, slug
 from loaders.common import normalise_date
 from loaders.reports import claims as claimtext
-from loaders.reports.dates import dates_in, is_background, recent
+from loaders.reports.dates import about_other_incident, dates_in, is_background, mentions_subject, recent, subject_terms
 from loaders.reports.indicators import indicators, registrable
 from loaders.reports.names import (SOFTWARE_CUE, Gazetteer, best, find_names, new_tool_names)
+from loaders.reports.parties import GOVERNMENT_BODIES, Discourse, Speaker, quote_attribution
 from loaders.reports.places import country_mentions, organisations, sectors
 from loaders.reports.text import Sentence, split_sentences
 
@@ -87,11 +88,15 @@ class Claim:
     score: float
     selected: bool = True
     note: str = ""
+    estimate: dict = field(default_factory=dict)   # ICD 203 likelihood and confidence level, apart
+    country: str | None = None                      # the actor's state, where known
+    answers: str = ""                               # a denial: the sentence of the accusation it answers
 
     def to_json(self) -> dict:
         return {"stance": self.stance, "actor": self.actor, "actor_name": self.actor_name,
-                "source": self.source, "confidence": self.confidence, "score": round(self.score, 3),
-                "selected": self.selected, "sentence": self.sentence, "note": self.note}
+                "source": self.source, "confidence": self.confidence, **self.estimate, "score": round(self.score, 3),
+                "selected": self.selected, "sentence": self.sentence, "note": self.note,
+                **({"answers": self.answers} if self.answers else {})}
 
 
 @dataclass
@@ -383,12 +388,17 @@ def draft_report(text: str, *, meta: ReportMeta | None = None, gazetteer: Gazett
 
     # claims first: the actors and speakers they name are not evidence
     named = {s.index: claimtext.named_actors(s.text, gazetteer) for s in body}
-    for s in body:
-        _claims(draft, s, named[s.index], gazetteer, background[s.index], names_taken, meta)
+    subject = subject_terms(title, body, gazetteer)
+    other = {s.index: about_other_incident(s.text, report_date, subject) for s in body}
+    discourse = Discourse()
+    for i, s in enumerate(body):
+        discourse.note(s.text)
+        _claims(draft, s, named[s.index], gazetteer, background[s.index] and not mentions_subject(s.text, subject),
+                other[s.index], names_taken, meta, discourse, _quoted_by(body, i, discourse))
     _select_denials(draft)
 
     for s in body:
-        bg = background[s.index]
+        bg = background[s.index] or other[s.index]
         _victims(draft, s.text, named[s.index], bg, gazetteer, names_taken, meta)
         _tools(draft, s.text, bg, gazetteer, names_taken)
         for ind in indicators(s.text, own):
@@ -482,27 +492,51 @@ def _report_source(draft: Draft, meta: ReportMeta, gazetteer: Gazetteer, given: 
     return key
 
 
-def _speaker_source(draft: Draft, speaker: str | None, gazetteer: Gazetteer, meta: ReportMeta) -> str:
-    """The source key for a quoted party; the report's own source for anonymous ones and itself."""
-    if not speaker or claimtext.is_anonymous(speaker):
+def _speaker_source(draft: Draft, speaker: Speaker | None, gazetteer: Gazetteer, meta: ReportMeta) -> str:
+    """The source key for a speaker: a government body by its own name ("FBI"), a government by
+    its state, a company or outlet by its name; the report's own source for anonymous ones and itself."""
+    if speaker is None or speaker.kind == "anonymous":
         return draft.source
-    known = gazetteer.source(speaker)
+    own = {normalise_name(n) for n in (meta.publisher, draft.new_sources.get(draft.source, {}).get("name")) if n}
+    if normalise_name(speaker.name) in own:
+        return draft.source
+    if speaker.kind == "government":
+        body = _BODY.search(speaker.name)
+        if body is None:
+            return _government_source(draft, speaker.country, gazetteer)
+        name, kind = body.group(0), "government"
+    else:
+        name, kind = speaker.name, {"company": "vendor", "media": "news"}.get(speaker.kind, "other")
+    known = gazetteer.source(name)
     if known:
         return known.key
-    own = {normalise_name(n) for n in (meta.publisher, draft.new_sources.get(draft.source, {}).get("name")) if n}
-    if normalise_name(speaker) in own:
+    if normalise_name(name) in own:
         return draft.source
-    for m in country_mentions(speaker, capitals=True):
-        return _government_source(draft, m.code, gazetteer)  # "US prosecutors", "Pyongyang"
-    words = speaker.split()
-    while words and not words[0][:1].isupper():
-        words = words[1:]
-    if not words:
-        return draft.source
-    name = " ".join(words)
     key = f"src:{slug(name)}"
-    draft.new_sources.setdefault(key, {"key": key, "name": name, "kind": "other"})
+    draft.new_sources.setdefault(key, {"key": key, "name": name, "kind": kind})
     return key
+
+
+# Government bodies by their own names, longest first (the FBI's source is "FBI", not "Government of ...").
+_BODY = re.compile(r"(?<![\w.])(?:" + "|".join(re.escape(b) for b in sorted(GOVERNMENT_BODIES, key=len, reverse=True))
+                   + r")(?![\w])", re.I)
+
+
+def _quoted_by(body: list[Sentence], i: int, discourse: Discourse) -> Speaker | None:
+    """The speaker of the quotation sentence i is part of: the attribution in the same quotation
+    ('"... ." ... ," the agency said.') up to three sentences on, else in the one before."""
+    text = body[i].text
+    if not re.search(r"[\"\u201c\u201d]", text):
+        return None
+    for j in list(range(i, min(len(body), i + 4))) + [i - 1]:
+        if j < 0:
+            continue
+        phrase = quote_attribution(body[j].text)
+        if phrase:
+            return discourse.resolve(phrase)
+        if j > i and body[j].text.startswith(("\"", "\u201c")) is False:
+            break
+    return None
 
 
 def _government_source(draft: Draft, code: str, gazetteer: Gazetteer) -> str:
@@ -515,37 +549,24 @@ def _government_source(draft: Draft, code: str, gazetteer: Gazetteer) -> str:
     return key
 
 
-def _claims(draft: Draft, s: Sentence, parties: list, gazetteer: Gazetteer, background: bool, names_taken: set[str],
-            meta: ReportMeta) -> None:
-    text = s.text
-    stance = claimtext.stance(text)
-    if stance == "denies":
-        for code in claimtext.deniers(text):
-            party = claimtext.state_party(code, gazetteer)
-            _new_actor(draft, party)
-            source = _government_source(draft, code, gazetteer)
-            names_taken.add(normalise_name(country_name(code)))
-            draft.claims.append(_claim("denies", party, source, text, 0.85, background))
-        return
-    if stance is None and any(n.intrinsic for n in parties):
-        stance = "attributes"
-    if stance is None or not parties:
-        return
-    speaker = claimtext.speaker(text)
-    source = _speaker_source(draft, speaker, gazetteer, meta)
-    speaker_key = normalise_name(speaker or "")
-    for named in parties:
-        party, score = named.party, named.score
-        if normalise_name(party.name) == speaker_key:
-            continue
-        _new_actor(draft, party)
-        names_taken.add(normalise_name(party.name))
-        draft.claims.append(_claim(stance, party, source, text, score, background))
+def _claims(draft: Draft, s: Sentence, parties: list, gazetteer: Gazetteer, background: bool, other: bool,
+            names_taken: set[str], meta: ReportMeta, discourse: Discourse, quoted_by: Speaker | None) -> None:
+    for r in claimtext.read_sentence(s.text, parties, gazetteer, discourse, quoted_by):
+        _new_actor(draft, r.party)
+        names_taken.add(normalise_name(r.party.name))
+        source = _speaker_source(draft, r.speaker, gazetteer, meta)
+        claim = _claim(r.stance, r.party, source, s.text, r.score, background or other or r.review_only)
+        if r.review_only or r.note:
+            claim.note = r.note
+        elif other:
+            claim.note = "about another incident"
+        draft.claims.append(claim)
 
 
 def _claim(stance: str, party, source: str, sentence: str, score: float, background: bool) -> Claim:
-    claim = Claim(stance, party.key, party.name, source, claimtext.confidence(sentence, stance), sentence, score,
-                  selected=not background and score >= SELECT_AT)
+    estimate = claimtext.estimate(sentence, stance)
+    claim = Claim(stance, party.key, party.name, source, estimate.confidence, sentence, score,
+                  selected=not background and score >= SELECT_AT, estimate=estimate.to_json(), country=party.country)
     if background:
         claim.note = "about earlier events"
     return claim
@@ -560,11 +581,23 @@ def _new_actor(draft: Draft, party) -> None:
 
 
 def _select_denials(draft: Draft) -> None:
-    accused = {c.actor for c in draft.claims if c.stance == "attributes" and c.selected}
+    """A denial or dispute answers an accusation: linked to a selected claim that accuses the same
+    actor, or a group of the same state (in any sentence); without one it is not selected."""
+    accusations: dict[str, Claim] = {}
     for c in draft.claims:
-        if c.stance == "denies" and c.selected and c.actor not in accused:
+        if c.stance == "attributes" and c.selected:
+            accusations.setdefault(c.actor, c)
+            if c.country:
+                accusations.setdefault(f"state:{c.country}", c)
+    for c in draft.claims:
+        if c.stance not in ("denies", "disputes") or not c.selected:
+            continue
+        answered = accusations.get(c.actor)
+        if answered is None:
             c.selected = False
             c.note = c.note or "denies what no selected claim here says"
+        elif answered.sentence != c.sentence:
+            c.answers = answered.sentence
     # one claim per (actor, source, stance): the best sentence
     best_of: dict[tuple, Claim] = {}
     for c in draft.claims:

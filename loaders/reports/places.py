@@ -121,6 +121,7 @@ def country_mentions(sentence: str, capitals: bool = False) -> list[Mention]:
                                                          for t in span):
                 continue
             text = sentence[span[0][1]:span[-1][2]]
+            text = re.sub(r"['\u2019]s?$", "", text)  # a possessive: "Ukraine's", "Kremlin's"
             hit = _resolve(text.rstrip("."), capitals) or (_resolve(text, capitals) if text.endswith(".") else None)
             if hit:
                 code, form, text = hit
