@@ -261,6 +261,9 @@ def named_actors(sentence: str, gazetteer: Gazetteer) -> list[Named]:
         if free(m.start, m.end) and not any(a <= m.start and m.end <= b and (a, b) != (m.start, m.end)
                                             or (a, b) == (m.start, m.end) for a, b in tool_spans):
             actor = best(m.entries, m.text)
+            if _plain_word(m.text) and normalise_name(actor.name) != normalise_name(m.text) \
+                    and not _GROUP_CUE.match(sentence[m.end:]) and not _ACCUSED.search(sentence[max(0, m.start - 80):m.start]):
+                continue  # an everyday word that is also an alias ("Dune", "Snake"): only as a group's name
             spans.append((m.start, m.end))
             out.append(Named(Party(actor.key, actor.name, actor.kind or "group", actor.country, False),
                              m.start, m.end, 0.9, False))
@@ -293,6 +296,15 @@ _ORIGIN = re.compile(r"\b(?:hackers?|actors?|groups?|attackers?|spies|operators?
                      r"\b(?:based|located|operating|originating|coming|launched|run) (?:in|out of|from)\s+(?:the\s+)?$", re.I)
 _DESCRIBED = re.compile(r"\b(?:based|located|operating|originating) (?:in|out of|from)\s+(?:the\s+)?$|"
                        r"\b(?:associated|affiliated|aligned) with\s+(?:the\s+)?$|\b(?:sponsored|backed) by\s+(?:the\s+)?$", re.I)
+_GROUP_CUE = re.compile(r"[\"'\u201d]?\s+(?:[\w-]+\s+)?(?:group|gang|team|hackers?|actors?|collective|crew|APT|operators?|"
+                        r"unit|cell|cluster|outfit|threat|hacking|cyber ?espionage|espionage)\b", re.I)
+
+
+def _plain_word(text: str) -> bool:
+    """One word spelt like an everyday word ("Snake", "Dune"): no digit, no capital inside."""
+    return " " not in text and text[:1].isupper() and text[1:].islower() and text.isalpha()
+
+
 _LIST_GAP = re.compile(r",\s*(?:and\s+|or\s+)?(?:the\s+)?|\s+(?:and|or)\s+(?:the\s+)?")
 
 

@@ -39,7 +39,9 @@ _TARGETING = re.compile(
     r"\b(?:target(?:ed|ing|s)?|attack(?:ed|s|ing)?|breach(?:ed|es)?|compromis(?:ed|e|ing)|infiltrat(?:e|ed|ing)|"
     r"hack(?:ed|ing)? into|break into|broke into|victims?|against|spear-?phish(?:ed|ing)?|phish(?:ed|ing)|"
     r"contacted|approached|lured|intrusions?)\b", re.I)
-_ORG_OR_SECTOR_NOUN = re.compile(r"^\s+(?:[\w-]+\s+){0,2}(?:compan(?:y|ies)|firms?|makers?|manufacturers?|"
+_ORG_OR_SECTOR_NOUN = re.compile(r"^\s+(?:[\w-]+\s+){0,2}(?:compan(?:y|ies)|firms?|makers?|manufacturers?|citizens|"
+                                 r"population|residents|users|customers|networks|systems|computers|grid|infrastructure|"
+                                 r"elections?|parliament|power|utilit(?:y|ies)|banks?|"
                                  r"developers?|organi[sz]ations?|banks?|agenc(?:y|ies)|ministr(?:y|ies)|"
                                  r"universit(?:y|ies)|hospitals?|contractors?|providers?|operators?|entities|"
                                  r"institutions?|government|businesses|industry|sector|giant|group|targets?|"
@@ -397,14 +399,18 @@ def draft_report(text: str, *, meta: ReportMeta | None = None, gazetteer: Gazett
                 other[s.index], names_taken, meta, discourse, _quoted_by(body, i, discourse))
     _select_denials(draft)
 
+    accused = {c.country for c in draft.claims if c.country and c.stance in ("attributes", "denies")}
+    names_taken |= {normalise_name(v.get("name", "")) for k, v in draft.new_sources.items() if k != draft.source}
     for s in body:
         bg = background[s.index] or other[s.index]
-        _victims(draft, s.text, named[s.index], bg, gazetteer, names_taken, meta)
+        _victims(draft, s.text, named[s.index], bg, gazetteer, names_taken, meta, accused)
         _tools(draft, s.text, bg, gazetteer, names_taken)
         for ind in indicators(s.text, own):
             _add(draft, Item("infrastructure", f"{ind.kind}:{ind.value}", ind.value, s.text,
                              1.0 if ind.defanged or ind.kind in ("sha256", "sha1", "md5", "vulnerability") else 0.9,
                              "defanged indicator" if ind.defanged else "indicator", not bg))
+    if title:  # the headline often names the victim ("... for Sony Hack"); its claims the body has
+        _victims(draft, title, claimtext.named_actors(title, gazetteer), False, gazetteer, names_taken, meta, accused)
     if recognizer is not None:
         # the model reads what a sentence says happened, without its "The source said:" (news
         # wording ATT&CK's prose never has); the reviewer sees the whole sentence
@@ -608,24 +614,28 @@ def _select_denials(draft: Draft) -> None:
 
 
 def _victims(draft: Draft, text: str, parties: list, background: bool, gazetteer: Gazetteer, names_taken: set[str],
-             meta: ReportMeta) -> None:
+             meta: ReportMeta, accused: set[str]) -> None:
+    """Victim countries, sectors and organisations of one sentence. Never the accused states
+    (`accused`: those a claim of the draft names, or their groups' states), the attackers'
+    nationality or a speaker; an organisation never an actor, tool, source, speaker or product."""
     targeting = bool(_TARGETING.search(text))
     # where the sentence names an actor ("North Korean hackers", "hackers from Iran"): not a victim
     actor_spans = [(n.start, n.end) for n in parties]
-    speaker = claimtext.speaker(text) or ""
     for m in country_mentions(text):
         after, before = text[m.end:], text[:m.start]
-        if any(a < m.end and m.start < b for a, b in actor_spans) or m.text in speaker:
+        if any(a < m.end and m.start < b for a, b in actor_spans) or m.code in accused:
             continue
         if m.form == "adjective" and claimtext.ACTOR_NOUN.match(after):
             continue
-        victim_noun = m.form == "adjective" and _ORG_OR_SECTOR_NOUN.match(after)
-        if claimtext.GOVERNMENT_WORDS.match(after.strip()) and not (targeting and victim_noun):
+        victim_noun = _ORG_OR_SECTOR_NOUN.match(re.sub(r"^['\u2019]s\b", "", after))
+        if claimtext.GOVERNMENT_WORDS.match(re.sub(r"^['\u2019]s\b", "", after).strip()) and not (targeting and victim_noun):
             continue  # "US officials said", "the British government": a speaker, not a victim
         if victim_noun:
-            score, method = 0.9, "adjective before a victim"
-        elif targeting and re.search(r"\b(?:in|across|against|throughout|targeting|targeted)\s+(?:the\s+)?$",
-                                     before[-30:], re.I):
+            score, method = 0.9, "country of a victim"
+        elif _OF_VICTIMS.search(before[-60:]):
+            score, method = 0.85, "the victims' country"
+        elif targeting and re.search(r"\b(?:in|across|against|throughout|targeting|targeted|on)\s+(?:the\s+)?"
+                                     r"(?:(?:north|south|east|west)(?:ern)?\s+)?$", before[-30:], re.I):
             score, method = 0.7, "place of a target"
         elif targeting:
             score, method = 0.45, "country in a sentence about targeting"
@@ -640,20 +650,32 @@ def _victims(draft: Draft, text: str, parties: list, background: bool, gazetteer
         folded = normalise_name(org)
         if (folded in names_taken or gazetteer.source(org) or country_mentions(org, capitals=True)
                 or find_names(org, gazetteer.tools, gazetteer, software=True)
-                or find_names(org, gazetteer.actors, gazetteer)
-                or folded == normalise_name(meta.publisher or "")):
+                or find_names(org, gazetteer.actors, gazetteer) or _BODY.fullmatch(org)
+                or folded == normalise_name(meta.publisher or "")
+                or folded == normalise_name(draft.new_sources.get(draft.source, {}).get("name", ""))):
             continue
         extra = {}
-        lead = re.search(r"((?:[A-Z][\w-]*\s+){1,2})(?:[\w-]+\s+){0,2}" + r"(?:company|firm|maker|bank|group|organi[sz]ation|agency|developer|manufacturer)\s+" + re.escape(org), text)
+        lead = re.search(r"((?:[A-Z][\w.-]*\s+){1,2})(?:[\w-]+\s+){0,3}?(?:(?:company|firm|maker|bank|group|organi[sz]ation|"
+                         r"agency|developer|manufacturer|provider|operator)\s+)?(?:the\s+)?" + re.escape(org), text)
         if lead:
             for c in country_mentions(lead.group(0)):
-                extra["country"] = c.code
+                if c.code not in accused:
+                    extra["country"] = c.code
         org_sector = next((n for n, w in sector_hits if re.search(re.escape(w) + r"\s+(?:\w+\s+)?" + re.escape(org), text)), None)
         if org_sector:
             extra["sector"] = org_sector
         score = 0.85 if targeting or extra else 0.55
         _add(draft, Item("organization", org, org, text, score, "organisation named as a target", not background,
                          extra))
+        if extra.get("country"):
+            _add(draft, Item("country", extra["country"], country_name(extra["country"]), text, 0.8,
+                             "country of a victim organisation", not background))
+
+
+# "citizens of the United Kingdom", "companies in Japan": the victims' country.
+_OF_VICTIMS = re.compile(r"\b(?:citizens|people|population|residents|users|customers|companies|organi[sz]ations|"
+                         r"networks|systems|infrastructure|businesses|agencies|voters|consumers)\s+(?:of|in|across)\s+"
+                         r"(?:the\s+)?$", re.I)
 
 
 def _tools(draft: Draft, text: str, background: bool, gazetteer: Gazetteer, names_taken: set[str]) -> None:
@@ -661,12 +683,17 @@ def _tools(draft: Draft, text: str, background: bool, gazetteer: Gazetteer, name
     taken: list[tuple[int, int]] = []
     for m in find_names(text, gazetteer.tools, gazetteer, software=True):
         key = normalise_name(m.text)
-        cue = bool(SOFTWARE_CUE.search(text[max(0, m.start - 40):m.end + 40]))
+        window = text[max(0, m.start - 40):m.start] + " " + text[m.end:m.end + 40]  # not the name itself
+        cue = bool(SOFTWARE_CUE.search(window) or _USED_AS_SOFTWARE.search(window))
         if (key in actor_keys or key in names_taken) and not cue:
             continue  # an actor's name, not its software
-        tool = best(m.entries, m.text)
+        if m.text.lower().rstrip(".") in _CALENDAR_WORDS or _part_of_longer_name(text, m.start, m.end):
+            continue  # "since August 2024", "James" of "James Franco" or "By James Pearson"
         distinctive = len(m.text.split()) > 1 or any(c.isdigit() for c in m.text) or \
             any(c.isupper() for c in m.text[1:])
+        if not distinctive and not cue:
+            continue  # an everyday word ("Payload") is a tool only where the sentence uses it as software
+        tool = best(m.entries, m.text)
         score = min(0.95, (0.85 if distinctive else 0.7) + (0.1 if cue else 0))
         taken.append((m.start, m.end))
         value, extra = _known_tool(tool)
@@ -677,6 +704,26 @@ def _tools(draft: Draft, text: str, background: bool, gazetteer: Gazetteer, name
                 or country_mentions(name) or gazetteer.tools.get(key):
             continue
         _add(draft, Item("tool", name, name, text, 0.6, "new tool: the text calls it malware", not background))
+
+
+# Words that say a name is used as software in its sentence (besides SOFTWARE_CUE's kinds).
+_USED_AS_SOFTWARE = re.compile(r"\b(?:deploy(?:ed|s|ing)?|dropp(?:ed|ing)|install(?:ed|s|ing)?|execut(?:ed|es|ing)|"
+                               r"infect(?:ed|ing)|ran|run|runs|running|load(?:ed|s)|launch(?:ed|es)|compiled|"
+                               r"encrypt(?:ed|s|ing)|spread|version|sample|strain|exploit(?:ed|s)?)\b", re.I)
+_CALENDAR_WORDS = frozenset("january february march april may june july august september october november december "
+                            "jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday "
+                            "friday saturday sunday".split())
+
+
+def _part_of_longer_name(text: str, start: int, end: int) -> bool:
+    """A one-word name right next to another capitalised word: part of a person's or another
+    name ("James Franco", "By James Pearson"), not the tool's."""
+    if " " in text[start:end]:
+        return False
+    after = re.match(r"\s([A-Z][a-z]+)", text[end:])
+    before = re.search(r"(?<![.!?:\"]\s)(?<!^)\b([A-Z][a-z]+)\s$", text[:start])
+    return bool(after and after.group(1).lower() not in _CALENDAR_WORDS) or \
+        bool(before and before.group(1).lower() not in ("the", "a", "an", "by", "in", "on", "and", "with"))
 
 
 def _known_tool(tool) -> tuple[str, dict]:

@@ -125,9 +125,9 @@ def test_stance(sentence, expected):
 
 @pytest.mark.parametrize("sentence, value", [
     ("We assess with high confidence that APT28 was behind it.", 85),
-    ("It was almost certainly the work of Sandworm.", 95),
-    ("This is likely linked to Turla.", 70),
-    ("This is unlikely to be Turla.", 30),
+    ("It was almost certainly the work of Sandworm.", 97),   # ICD 203 "almost certain": 95-99 %
+    ("This is likely linked to Turla.", 68),                 # "likely": 55-80 %
+    ("This is unlikely to be Turla.", 32),                   # "unlikely": 20-45 %
     ("With moderate confidence we link it to APT29.", 50),
     ("It is possibly connected to FIN7.", 30),
     ("Microsoft attributed it to ZINC.", 60),
