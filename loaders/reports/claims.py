@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from graph.countries import country_name
 from graph.model import normalise_name
 from loaders.reports.names import GROUP_NAME, SOFTWARE_CUE, Gazetteer, best, find_names
-from loaders.reports.parties import ORGAN, organ_country
+from loaders.reports.parties import ORGAN, Discourse, Speaker, organ_country, subject_before
 from loaders.reports.places import country_mentions
 
 # ICD 203's likelihood terms and their ranges (percent); a claim's confidence is the midpoint.
@@ -115,9 +115,9 @@ DISPUTES = re.compile(
     r"\bnot (?:a |an )?(?:state[- ]sponsored|state[- ]backed|government[- ]backed|authori[sz]ed government)\b|"
     r"\brather than (?:a |an )?(?:state[- ]sponsored|state[- ]backed|government)\b", re.I)
 ATTRIBUTES = re.compile(
-    r"\b(?:attribut(?:ed|es|ing|ion)|linked (?:to|with)|links? (?:it|them|the \w+) to|linking|tied to|ties (?:it|them) to|"
+    r"\b(?:attribut(?:ed|es|ing|ion)|link(?:ed|s|ing)? (?:[\w'-]+ ){0,4}?(?:to|with)|linking|ti(?:ed|es|e) (?:[\w'-]+ ){0,4}?to|"
     r"connected to|behind|blamed|blames|blame|blaming|accused|accuses|accuse|accusing|accusations?|"
-    r"responsible|accountable|culprits?|perpetrat\w+|carried out by|conducted by|orchestrated by|launched by|"
+    r"responsible|accountable|culprits?|perpetrat\w+|carried out|conducted by|orchestrated|launched by|"
     r"committed by|the work of|suspected|believed to be|assessed to be|sponsored by|on behalf of|"
     r"affiliated with|associated with|overlaps? with|consistent with|pinned|point(?:ed|ing|s)? the finger|"
     r"charged|indicted|at fault)\b", re.I)
@@ -130,8 +130,8 @@ FALSE_FLAG = re.compile(
 # Negated or open accusations: "did not formally charge North Korea", "refused to confirm whether".
 _NEGATED = re.compile(
     r"\b(?:not|never|no|declined to|refused to|did not|didn't|without|stopped short of|whether)\b"
-    r"(?:\s+\w+){0,3}\s+(?:confirm|say|blame|blamed|accuse|accused|attribute|name|named|specify|identify|charge|"
-    r"point|pin|link|or not)\b|\bwhether\b", re.I)
+    r"(?:\s+\w+){0,3}\s+(?:confirm\w*|say|said|blam\w*|accus\w*|attribut\w*|nam\w*|specif\w*|identif\w*|charg\w*|"
+    r"point\w*|pin\w*|link\w*|or not)\b|\bwhether\b", re.I)
 # "... groups such as ..., which have been linked to ..."; claims about earlier incidents.
 # An actor's record: claims about what it did before ("has long been accused of").
 ACTOR_RECORD = re.compile(
@@ -285,10 +285,12 @@ _ACCUSED = re.compile(r"(?:attribut\w* (?:[\w'-]+ ){0,6}to|link\w* (?:[\w'-]+ ){
 # After a state's name: "Russia is almost certainly behind", "the DPRK would be held accountable".
 _ACCUSED_AFTER = re.compile(
     r"^(?:['\u2019]s\s+(?:government|military|regime|intelligence(?: services?)?))?\s*"
-    r"(?:is|was|are|were|has been|had been|would be|will be|should be|must be|be)\s+"
+    r"(?:(?:is|was|are|were|has been|had been|would be|will be|should be|must be|be)\s+"
     r"(?:(?:\w+ly|almost certainly|most likely|likely|probably|also|not|the one|held)\s+){0,3}"
     r"(?:behind|responsible|accountable|to blame|at fault|the culprit|the perpetrator|guilty|"
-    r"(?:accused|blamed|suspected) (?:of|for))\b", re.I)
+    r"(?:accused|blamed|suspected) (?:of|for))|"
+    r"(?:had |has |have )?(?:\w+ly\s+)?(?:carried out|conducted|perpetrated|orchestrated|launched|mounted|staged) "
+    r"(?:the|this|these|that|last)\b)\b", re.I)
 # After an adjective or name: the state itself ("the North Korean government is responsible").
 _STATE_NOUN = re.compile(r"^\s*(?:government|regime|state|authorities|leadership|administration)\b", re.I)
 _ORIGIN = re.compile(r"\b(?:hackers?|actors?|groups?|attackers?|spies|operators?|intruders?)\s+(?:\w+\s+)?"
@@ -369,13 +371,13 @@ class Reading:
     stance: str
     party: Party
     score: float
-    speaker: "Speaker | None"
+    speaker: Speaker | None
     note: str = ""
     review_only: bool = False     # recorded for the reviewer, never selected (a false flag)
 
 
-def read_sentence(sentence: str, named: list[Named], gazetteer: Gazetteer, discourse: "Discourse",
-                  quoted_by: "Speaker | None" = None) -> list[Reading]:
+def read_sentence(sentence: str, named: list[Named], gazetteer: Gazetteer, discourse: Discourse,
+                  quoted_by: Speaker | None = None) -> list[Reading]:
     """The claims of one sentence. The speaker: the accuser for an accusing verb with a party as its
     subject, else whom the sentence quotes (a quotation's attribution, "according to X", the
     subject of a reporting verb, or `quoted_by`: the attribution of the quotation it is part of).
@@ -389,6 +391,10 @@ def read_sentence(sentence: str, named: list[Named], gazetteer: Gazetteer, disco
     out: list[Reading] = []
     fabrication = FABRICATION.search(sentence)
     if found == "denies" or (fabrication and found in (None, "attributes")):
+        denial = DENIES.search(sentence)
+        subject = discourse.resolve(subject_before(sentence, denial.start())) if denial else None
+        if subject and subject.kind == "government":
+            speaker = subject   # "The Kremlin flatly rejected ...", "Russia denied ..."
         for code in _deniers(sentence, speaker, reporter, bool(fabrication)):
             party = state_party(code, gazetteer)
             denier = speaker if speaker and speaker.country == code else None
@@ -422,9 +428,9 @@ def read_sentence(sentence: str, named: list[Named], gazetteer: Gazetteer, disco
     return out
 
 
-def _reporter(sentence: str, discourse: "Discourse") -> "Speaker | None":
+def _reporter(sentence: str, discourse: Discourse) -> Speaker | None:
     """Whom the sentence quotes."""
-    from loaders.reports.parties import according_to, quote_attribution, subject_before, REPORTING_VERB
+    from loaders.reports.parties import REPORTING_VERB, according_to, quote_attribution
 
     for phrase in (quote_attribution(sentence), according_to(sentence)):
         found = discourse.resolve(phrase)
@@ -437,10 +443,8 @@ def _reporter(sentence: str, discourse: "Discourse") -> "Speaker | None":
     return None
 
 
-def _accuser(sentence: str, discourse: "Discourse") -> "Speaker | None":
+def _accuser(sentence: str, discourse: Discourse) -> Speaker | None:
     """The subject of the first accusing verb in the active voice; in the passive, its "by" agent."""
-    from loaders.reports.parties import subject_before
-
     for m in _ACCUSING.finditer(sentence):
         if _PASSIVE.search(sentence[:m.start()]):
             by = re.match(r"\s+(?:\w+\s+){0,6}?by\s+((?:the\s+)?(?:[\w.'&\u2019()-]+\s+){0,5}?[\w.'&\u2019()-]+?)(?=[,.;]|\s+(?:to|in|on|as|for|of|that)\b|$)",
@@ -474,7 +478,7 @@ def _deniers(sentence: str, speaker, reporter, fabrication: bool) -> list[str]:
     return codes[:2] if not fabrication else codes[:1]
 
 
-def _accusations_by(sentence: str, discourse: "Discourse") -> list["Speaker"]:
+def _accusations_by(sentence: str, discourse: Discourse) -> list[Speaker]:
     """Who made the accusation a denial names ("rejected the U.S. accusation that ...", "claims by
     the U.S. government")."""
     out = []
@@ -486,7 +490,5 @@ def _accusations_by(sentence: str, discourse: "Discourse") -> list["Speaker"]:
     return out
 
 
-def _state_speaker(code: str) -> "Speaker":
-    from loaders.reports.parties import Speaker
-
+def _state_speaker(code: str) -> Speaker:
     return Speaker(country_name(code), "government", code)

@@ -393,10 +393,11 @@ def draft_report(text: str, *, meta: ReportMeta | None = None, gazetteer: Gazett
     subject = subject_terms(title, body, gazetteer)
     other = {s.index: about_other_incident(s.text, report_date, subject) for s in body}
     discourse = Discourse()
+    quoted = _quotations(body)
     for i, s in enumerate(body):
         discourse.note(s.text)
         _claims(draft, s, named[s.index], gazetteer, background[s.index] and not mentions_subject(s.text, subject),
-                other[s.index], names_taken, meta, discourse, _quoted_by(body, i, discourse))
+                other[s.index], names_taken, meta, discourse, _quoted_by(body, i, quoted, discourse))
     _select_denials(draft)
 
     accused = {c.country for c in draft.claims if c.country and c.stance in ("attributes", "denies")}
@@ -528,20 +529,34 @@ _BODY = re.compile(r"(?<![\w.])(?:" + "|".join(re.escape(b) for b in sorted(GOVE
                    + r")(?![\w])", re.I)
 
 
-def _quoted_by(body: list[Sentence], i: int, discourse: Discourse) -> Speaker | None:
-    """The speaker of the quotation sentence i is part of: the attribution in the same quotation
-    ('"... ." ... ," the agency said.') up to three sentences on, else in the one before."""
-    text = body[i].text
-    if not re.search(r"[\"\u201c\u201d]", text):
+def _quotations(body: list[Sentence]) -> list[bool]:
+    """Which sentences are (part of) a quotation: those with a quotation mark, and those between an
+    opening mark and its closing one (at most MAX_QUOTE sentences on)."""
+    inside, open_since = [], None
+    for i, s in enumerate(body):
+        marks = len(re.findall(r'"', s.text)) + len(re.findall(r"[\u201c\u201d]", s.text))
+        inside.append(bool(marks) or open_since is not None)
+        if marks % 2:
+            open_since = None if open_since is not None else i
+        if open_since is not None and i - open_since >= MAX_QUOTE:
+            open_since = None
+    return inside
+
+
+MAX_QUOTE = 4
+
+
+def _quoted_by(body: list[Sentence], i: int, quoted: list[bool], discourse: Discourse) -> Speaker | None:
+    """The speaker of the quotation sentence i is part of: its attribution ('"... ," the agency
+    said') in this sentence or the next ones of the same quotation, else in the one before."""
+    if not quoted[i]:
         return None
-    for j in list(range(i, min(len(body), i + 4))) + [i - 1]:
-        if j < 0:
+    for j in list(range(i, min(len(body), i + MAX_QUOTE))) + [i - 1]:
+        if j < 0 or not quoted[j]:
             continue
         phrase = quote_attribution(body[j].text)
         if phrase:
             return discourse.resolve(phrase)
-        if j > i and body[j].text.startswith(("\"", "\u201c")) is False:
-            break
     return None
 
 

@@ -136,8 +136,8 @@ def classify(phrase: str) -> Speaker | None:
     """What party a speaker phrase names; None when it names none (an empty or lower-case phrase)."""
     text = re.sub(r"\s+", " ", phrase).strip(" ,;:\"'\u201c\u201d")
     text = re.sub(r"^(?:the|a|an)\s+", "", text, flags=re.I)
-    if not text or text.lower() in ("the", "a", "an"):
-        return None
+    if not text or text.lower() in _PRONOUNS:
+        return None   # "We", "they": the quotation's speaker, or the coreference, says who
     code = government_country(text)
     head = re.sub(r"^(?:the|a|an|two|three|several|some|many|other|unnamed|anonymous|senior|\S+-based)\s+", "",
                   text, flags=re.I)
@@ -211,8 +211,14 @@ def subject_before(sentence: str, verb_start: int) -> str | None:
             break
         w = m.group(1)
         if w.lower() in _STOP_LEFT:
+            head = re.search(r"([\w'\u2019-]+)\s+$", rest[:m.start()])
+            if w.lower() in ("in", "of", "from", "at") and words and words[0][:1].isupper() and head \
+                    and (GOVERNMENT_NOUN.fullmatch(head.group(1)) or ANONYMOUS_HEAD.match(head.group(1))):
+                words.insert(0, w)   # "Prosecutors in Norway", "officials at the ministry"
+                rest = rest[:m.start()].rstrip()
+                continue
             if w.lower() in _PREPOSITIONS and words:
-                return None
+                return None   # a preposition's object: "in Ethereum reported"
             break
         words.insert(0, w)
         rest = rest[:m.start()].rstrip()
@@ -254,7 +260,12 @@ def according_to(sentence: str) -> str | None:
     return None
 
 
-_PERSON = re.compile(r"\b([A-Z][a-z]+(?:[ -][A-Z][a-z]+){1,2})\b")
+_PRONOUNS = frozenset("the a an we i you they it he she us our this that these those who".split())
+# Titles before a person's name: part of the party, not of the name.
+_TITLES = frozenset("minister secretary president premier chancellor spokesman spokeswoman spokesperson justice "
+                    "defence defense foreign interior home attorney general prime deputy director chief senator "
+                    "ambassador governor mayor commissioner special agent officer head vice state".split())
+_PERSON = re.compile(r"\b([A-Z][a-z]+(?:[ -][A-Z][a-z]+){1,4})\b")
 
 
 class Discourse:
@@ -270,10 +281,16 @@ class Discourse:
         for m in _BODY.finditer(sentence):
             self._set(Speaker(m.group(0), "government", GOVERNMENT_BODIES[m.group(0).lower()]))
         for m in _PERSON.finditer(sentence):
-            name = m.group(1)
-            if country_mentions(name, capitals=True) or _BODY.search(name) or name.split()[0].lower() in _NOT_GIVEN:
+            words = m.group(1).split()
+            start = m.start()
+            while words and words[0].lower() in _TITLES:
+                start += len(words[0]) + 1
+                words = words[1:]
+            name = " ".join(words)
+            if len(words) < 2 or country_mentions(name, capitals=True) or _BODY.search(name) \
+                    or words[0].lower() in _NOT_GIVEN:
                 continue
-            before = sentence[max(0, m.start() - 70):m.start()]
+            before = sentence[max(0, start - 70):start]
             before = re.split(r"[.;:\"\u201c\u201d]|\b(?:and|said|that|while)\b", before)[-1]
             party = None
             code = government_country(before) if before.strip() else None

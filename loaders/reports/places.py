@@ -144,7 +144,8 @@ def country_mentions(sentence: str, capitals: bool = False) -> list[Mention]:
             text = sentence[span[0][1]:span[-1][2]]
             text = re.sub(r"['\u2019]s?$", "", text)  # a possessive: "Ukraine's", "Kremlin's"
             hit = _resolve(text.rstrip("."), capitals) or (_resolve(text, capitals) if text.endswith(".") else None)
-            if hit and hit[1] == "name" and _in_personal_name(sentence, tokens, i, i + n):
+            possessive = text != sentence[span[0][1]:span[-1][2]]
+            if hit and hit[1] == "name" and not possessive and _in_personal_name(sentence, tokens, i, i + n):
                 hit = None  # "Jordan" of "Michael Jordan", "Georgia" of "Georgia Smith"
             if hit:
                 code, form, text = hit
@@ -176,7 +177,8 @@ _FUNCTION = frozenset("the a an in on at of for and or but by to from with as is
                       "north south east west new".split())
 _ORG_WORD = re.compile(r"(?:Government|Ministry|Embassy|Army|Navy|Police|Bank|Central|National|State|Federal|"
                        r"Republic|Foreign|Defence|Defense|Security|Intelligence|Cyber|Department|Office|Agency|"
-                       r"Treasury|Parliament|Today|Times|Post|Prime|President|Minister|Secretary)\b")
+                       r"Treasury|Parliament|Today|Times|Post|Prime|President|Minister|Secretary|Justice|"
+                       r"Interior|Home|Attorney|Deputy|Director|Chief|Special|Health|Finance|Election|Electoral)\b")
 
 
 @lru_cache(maxsize=65536)
