@@ -446,7 +446,7 @@ def _reporter(sentence: str, discourse: Discourse) -> Speaker | None:
 def _accuser(sentence: str, discourse: Discourse) -> Speaker | None:
     """The subject of the first accusing verb in the active voice; in the passive, its "by" agent."""
     for m in _ACCUSING.finditer(sentence):
-        if _PASSIVE.search(sentence[:m.start()]):
+        if m.group(0).lower().endswith(("ed", "held", "told")) and _PASSIVE.search(sentence[:m.start()]):
             by = re.match(r"\s+(?:\w+\s+){0,6}?by\s+((?:the\s+)?(?:[\w.'&\u2019()-]+\s+){0,5}?[\w.'&\u2019()-]+?)(?=[,.;]|\s+(?:to|in|on|as|for|of|that)\b|$)",
                           sentence[m.end():])
             found = discourse.resolve(by.group(1)) if by else None

@@ -22,9 +22,12 @@ DATE_PATTERNS = [
 RECENT = re.compile(r"\b(?:in |over )?(?:the )?(?:past|last|recent) (?:few |several |two |three )?weeks?\b|"
                     r"\b(?:earlier |late |early )?this (?:month|week)\b|\brecent weeks\b|\blast week\b", re.I)
 # Wording that tells earlier events, not the reported activity.
-BACKGROUND = re.compile(r"\bhad (?:previously|earlier|also|already)\b|\bearlier this year\b|\blast year\b|"
+BACKGROUND = re.compile(r"\bhad (?:previously|earlier|also|already)\b|"
                         r"\bin (?:previous|earlier|past) (?:campaigns|attacks|operations|years)\b|"
                         r"\b(?:has|have) (?:long )?been (?:accused|blamed) of\b", re.I)
+# Relative time that places a sentence earlier ("earlier this year", "last year"): background,
+# unless the sentence is about the text's own incident (attribution news tells a past incident).
+EARLIER_TIME = re.compile(r"\bearlier this year\b|\blast year\b", re.I)
 
 
 def dates_in(sentence: str) -> list[str]:
@@ -58,10 +61,15 @@ def _value(m: re.Match, form: str) -> str | None:
         return None
 
 
-def is_background(sentence: str, report_date: str | None) -> bool:
-    """A sentence about earlier events: wording such as "had previously", or (when the report's
-    date is known) a year stated at least two years before it."""
+def is_background(sentence: str, report_date: str | None, subject: frozenset[str] = frozenset()) -> bool:
+    """A sentence about earlier events: wording such as "had previously", or, unless it names or
+    refers to the text's own incident (`subject`, "the attack"), "last year" or (when the
+    report's date is known) a year stated at least two years before it."""
     if BACKGROUND.search(sentence):
+        return True
+    if mentions_subject(sentence, subject):
+        return False
+    if EARLIER_TIME.search(sentence):
         return True
     if not report_date:
         return False

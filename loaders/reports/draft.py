@@ -22,12 +22,14 @@ from graph.errors import ValidationError
 from graph.model import SOFTWARE_ID, claim_key, normalise_name, slug
 from loaders.common import normalise_date
 from loaders.reports import claims as claimtext
-from loaders.reports.dates import about_other_incident, dates_in, is_background, mentions_subject, recent, subject_terms
+from loaders.reports.dates import HISTORY, about_other_incident, dates_in, is_background, recent, subject_terms
 from loaders.reports.indicators import indicators, registrable
 from loaders.reports.names import (SOFTWARE_CUE, Gazetteer, best, find_names, new_tool_names)
-from loaders.reports.parties import GOVERNMENT_BODIES, Discourse, Speaker, quote_attribution
+from loaders.reports.parties import GOVERNMENT_BODIES, GOVERNMENT_NOUN, Discourse, Speaker, quote_attribution
 from loaders.reports.places import country_mentions, organisations, sectors
 from loaders.reports.text import Sentence, split_sentences
+
+_LIST_GAP = re.compile(r",\s*(?:and\s+|or\s+)?(?:the\s+)?|\s+(?:and|or)\s+(?:the\s+)?")
 
 SELECT_AT = 0.5
 # Techniques the model ranks below its threshold but at least this high are listed unticked, for
@@ -379,7 +381,6 @@ def draft_report(text: str, *, meta: ReportMeta | None = None, gazetteer: Gazett
     sentences = split_sentences(text)
     title = meta.title or _title(sentences)
     body = [s for s in sentences if s.text != title] or sentences
-    background = {s.index: is_background(s.text, report_date) for s in sentences}
     own = _own_domains(meta)
 
     draft = Draft(key=key or _default_key(meta, title), name=title or meta.stem or meta.name,
@@ -391,12 +392,13 @@ def draft_report(text: str, *, meta: ReportMeta | None = None, gazetteer: Gazett
     # claims first: the actors and speakers they name are not evidence
     named = {s.index: claimtext.named_actors(s.text, gazetteer) for s in body}
     subject = subject_terms(title, body, gazetteer)
+    background = {s.index: is_background(s.text, report_date, subject) for s in sentences}
     other = {s.index: about_other_incident(s.text, report_date, subject) for s in body}
     discourse = Discourse()
     quoted = _quotations(body)
     for i, s in enumerate(body):
         discourse.note(s.text)
-        _claims(draft, s, named[s.index], gazetteer, background[s.index] and not mentions_subject(s.text, subject),
+        _claims(draft, s, named[s.index], gazetteer, background[s.index],
                 other[s.index], names_taken, meta, discourse, _quoted_by(body, i, quoted, discourse))
     _select_denials(draft)
 
@@ -427,7 +429,7 @@ def draft_report(text: str, *, meta: ReportMeta | None = None, gazetteer: Gazett
                 + (f", below the threshold {recognizer.threshold:g}: a suggestion to review" if below else "")
             _add(draft, Item("technique", hit.technique, f"{hit.technique} {hit.name}", s.text, hit.score,
                              method, not background[s.index] and not below and s.text not in answers))
-    _dates(draft, body, background, report_date)
+    _dates(draft, body, {i: bg or other.get(i, False) for i, bg in background.items()}, report_date)
     return draft
 
 
@@ -636,32 +638,47 @@ def _victims(draft: Draft, text: str, parties: list, background: bool, gazetteer
     targeting = bool(_TARGETING.search(text))
     # where the sentence names an actor ("North Korean hackers", "hackers from Iran"): not a victim
     actor_spans = [(n.start, n.end) for n in parties]
+    last_victim = None   # (end, score, method) of the last victim country, for lists
     for m in country_mentions(text):
         after, before = text[m.end:], text[:m.start]
         if any(a < m.end and m.start < b for a, b in actor_spans) or m.code in accused:
             continue
         if m.form == "adjective" and claimtext.ACTOR_NOUN.match(after):
             continue
-        victim_noun = _ORG_OR_SECTOR_NOUN.match(re.sub(r"^['\u2019]s\b", "", after))
-        if claimtext.GOVERNMENT_WORDS.match(re.sub(r"^['\u2019]s\b", "", after).strip()) and not (targeting and victim_noun):
-            continue  # "US officials said", "the British government": a speaker, not a victim
-        if victim_noun:
+        rest = re.sub(r"^['\u2019]s\b", "", after)
+        victim_noun = _ORG_OR_SECTOR_NOUN.match(rest)
+        object_of = _TARGET_VERB.search(before[-40:])
+        if GOVERNMENT_NOUN.match(" ".join(rest.split()[:3])) or GOVERNMENT_NOUN.match(" ".join(rest.split()[1:3])):
+            if not (object_of or _GOVERNMENT_TARGET.match(rest)):
+                continue  # "US officials said", "the UK Defence Secretary": a speaker, not a victim
+        listed = last_victim is not None and _LIST_GAP.fullmatch(text[last_victim[0]:m.start])
+        if listed:
+            score, method = last_victim[1], last_victim[2]
+        elif victim_noun:
             score, method = 0.9, "country of a victim"
         elif _OF_VICTIMS.search(before[-60:]):
             score, method = 0.85, "the victims' country"
         elif targeting and re.search(r"\b(?:in|across|against|throughout|targeting|targeted|on)\s+(?:the\s+)?"
                                      r"(?:(?:north|south|east|west)(?:ern)?\s+)?$", before[-30:], re.I):
             score, method = 0.7, "place of a target"
+        elif object_of:
+            score, method = 0.7, "object of a targeting verb"
         elif targeting:
             score, method = 0.45, "country in a sentence about targeting"
         else:
             score, method = 0.3, "country mentioned"
         _add(draft, Item("country", m.code, country_name(m.code), text, score, method, not background))
+        last_victim = (m.end, score, method) if score >= SELECT_AT else None
     sector_hits = sectors(text)
     for name, words in sector_hits:
         score = 0.75 if targeting else 0.35
         _add(draft, Item("sector", name, name, text, score, f"sector words '{words}'", not background))
     for org in organisations(text):
+        extra = {}
+        lead_country = country_mentions(org)
+        if lead_country and lead_country[0].start == 0 and org[lead_country[0].end:].strip()[:1].isupper():
+            extra["country"] = lead_country[0].code   # "U.S. Office of Personnel Management"
+            org = org[lead_country[0].end:].strip()
         folded = normalise_name(org)
         if (folded in names_taken or gazetteer.source(org) or country_mentions(org, capitals=True)
                 or find_names(org, gazetteer.tools, gazetteer, software=True)
@@ -669,7 +686,6 @@ def _victims(draft: Draft, text: str, parties: list, background: bool, gazetteer
                 or folded == normalise_name(meta.publisher or "")
                 or folded == normalise_name(draft.new_sources.get(draft.source, {}).get("name", ""))):
             continue
-        extra = {}
         lead = re.search(r"((?:[A-Z][\w.-]*\s+){1,2})(?:[\w-]+\s+){0,3}?(?:(?:company|firm|maker|bank|group|organi[sz]ation|"
                          r"agency|developer|manufacturer|provider|operator)\s+)?(?:the\s+)?" + re.escape(org), text)
         if lead:
@@ -687,6 +703,13 @@ def _victims(draft: Draft, text: str, parties: list, background: bool, gazetteer
                              "country of a victim organisation", not background))
 
 
+# Verbs whose object is a target ("destabilise Ukraine", "hit South Korea").
+_TARGET_VERB = re.compile(r"\b(?:target(?:ed|ing|s)?|attack(?:ed|ing|s)?|hit|hits|struck|strike|destabili[sz]\w*|disrupt\w*|"
+                          r"cripple\w*|paralys\w*|breach\w*|compromis\w*|infiltrat\w*|hack(?:ed|ing)?(?: into)?|"
+                          r"spied on|spy on|spying on|penetrat\w*|against)\s+(?:the\s+)?$", re.I)
+# A government named as hit: "the UK government's networks", "US government agencies".
+_GOVERNMENT_TARGET = re.compile(r"^(?:['\u2019]s)?\s*(?:[\w'\u2019-]+\s+){0,2}(?:agencies|networks?|systems|"
+                                r"computers|departments|websites?|email|servers|employees|personnel|data)\b", re.I)
 # "citizens of the United Kingdom", "companies in Japan": the victims' country.
 _OF_VICTIMS = re.compile(r"\b(?:citizens|people|population|residents|users|customers|companies|organi[sz]ations|"
                          r"networks|systems|infrastructure|businesses|agencies|voters|consumers)\s+(?:of|in|across)\s+"
@@ -754,8 +777,8 @@ def _known_tool(tool) -> tuple[str, dict]:
 def _dates(draft: Draft, body: list[Sentence], background: dict[int, bool], report_date: str | None) -> None:
     stated: list[tuple[str, str]] = []
     for s in body:
-        if background[s.index]:
-            continue
+        if background[s.index] or HISTORY.search(s.text):
+            continue  # earlier events, another incident, a tool's or an actor's own history
         for d in dates_in(s.text):
             if not report_date or d[:len(report_date)] <= report_date:
                 stated.append((d, s.text))

@@ -311,8 +311,8 @@ class Discourse:
         """The party a speaker phrase names, through coreference where it only points back."""
         if not phrase:
             return None
-        text = re.sub(r"\s+", " ", phrase).strip(" ,.;:")
-        low = text.lower()
+        text = re.sub(r"\s+", " ", phrase).strip(" ,;:\"'\u201c\u201d")
+        low = text.lower().rstrip(".")
         if low in ANAPHORS:
             kind = ANAPHORS[low]
             if kind == "person":

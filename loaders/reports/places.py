@@ -78,7 +78,7 @@ SECTORS: list[tuple[re.Pattern, str]] = [(re.compile(p, re.I), name) for p, name
 _ORG_NOUN = r"(?:company|firm|maker|manufacturer|developer|giant|conglomerate|corporation|bank|provider|operator|agency|ministry|university|hospital|institute|contractor|organi[sz]ation|group|outlet|studio|exchange|lab|laboratory)"
 _NAME = r"((?:[A-Z][\w&'.-]*[\w&]|[A-Z])(?:\s+(?:[A-Z][\w&'.-]*[\w&]|of|and|&)){0,4})"
 ORG_PATTERNS = [
-    re.compile(_ORG_NOUN + r"\s+" + _NAME),
+    re.compile(_ORG_NOUN + r",?\s+" + _NAME),
     re.compile(_NAME + r"(?:'s)?\s+(?:employees|staff|workers|personnel|scientists|executives)\b"),
     re.compile(_NAME + r"['\u2019]s\s+(?:\w+\s+)?(?:systems|networks?|servers?|computers|data|email|accounts|customers)\b"),
     re.compile(r"(?:targeted|breached|hacked|attacked|compromised|infiltrated|penetrated|break into|hack into|hacked into|broke into|targeting|infiltrate|breach)\s+(?:the\s+)?(?:systems\s+of\s+|networks?\s+of\s+)?" + _NAME),
@@ -228,6 +228,8 @@ def organisations(sentence: str) -> list[str]:
         while words and words[0].lower() in NOT_NAMES:
             words = words[1:]
         name = " ".join(words)
+        if name.endswith("-based"):
+            continue  # "Atlanta-based": where, not who
         if len(name) >= 2 and name.lower() not in NOT_NAMES and name not in names:
             names.append(name)
     return names
