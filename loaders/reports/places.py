@@ -76,7 +76,7 @@ SECTORS: list[tuple[re.Pattern, str]] = [(re.compile(p, re.I), name) for p, name
 
 # A word that introduces an organisation name right after it ("company AstraZeneca").
 _ORG_NOUN = r"(?:company|firm|maker|manufacturer|developer|giant|conglomerate|corporation|bank|provider|operator|agency|ministry|university|hospital|institute|contractor|organi[sz]ation|group|outlet|studio|exchange|lab|laboratory)"
-_NAME = r"((?:[A-Z][\w&'.-]*[\w&]|[A-Z])(?:\s+(?:[A-Z][\w&'.-]*[\w&]|of|and|&)){0,4})"
+_NAME = r"((?:[A-Z](?:\.[A-Z])+\.|[A-Z][\w&'.-]*[\w&]|[A-Z])(?:\s+(?:[A-Z][\w&'.-]*[\w&]|of|and|&)){0,4})"
 ORG_PATTERNS = [
     re.compile(_ORG_NOUN + r",?\s+" + _NAME),
     re.compile(_NAME + r"(?:'s)?\s+(?:employees|staff|workers|personnel|scientists|executives)\b"),

@@ -630,3 +630,30 @@ def test_an_everyday_alias_names_a_group_only_as_a_group():
     assert not any(c.actor == "misp:cccc" for c in draft.claims)
     _, claims = claims_of("Investigators linked the attack to the Harbor group.")
     assert ("attributes", "misp:cccc", "src:example-wire") in claims
+
+
+def test_victim_countries_in_lists_and_as_objects_but_never_a_speakers():
+    text = ("The UK Foreign Secretary said on Monday that the intruders stole data on citizens of Denmark, "
+            "Finland and Sweden, and that the campaign sought to destabilise Estonia.")
+    draft = draft_report(text, date="2023-01-02")
+    assert sorted(values(draft, "country")) == ["DK", "EE", "FI", "SE"]
+
+
+def test_the_year_rule_never_unticks_the_text_s_own_incident():
+    text = ("Prosecutors charge four over Northwind breach\n\n"
+            "Four men were charged on Monday with the 2019 Northwind breach, which exposed data of Danish "
+            "customers of Northwind Bank.")
+    draft = draft_report(text, date="2023-03-01")
+    assert "DK" in values(draft, "country") and "Northwind" in values(draft, "organization")
+
+
+def test_incident_dates_skip_a_tool_s_history():
+    draft = draft_report("The backdoor has been active since 2020. The intrusion at the ministry began in March 2021 "
+                         "and lasted until May 2021.", date="2021-06-01")
+    assert (draft.first_seen, draft.last_seen) == ("2021-03", "2021-05")
+
+
+def test_an_organisation_keeps_the_country_named_before_it():
+    draft = draft_report("Hackers breached the U.S. Office of Naval Archives last week.", date="2023-01-02")
+    orgs = [(i.value, i.extra.get("country")) for i in draft.items if i.kind == "organization" and i.selected]
+    assert orgs == [("Office of Naval Archives", "US")]
