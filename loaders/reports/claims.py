@@ -11,18 +11,15 @@ import re
 from dataclasses import dataclass
 
 from graph.countries import country_name
-from graph.model import normalise_name
+from graph.model import CONFIDENCE_LEVELS as LEVELS, ICD_203, normalise_name
 from loaders.reports.names import GROUP_NAME, SOFTWARE_CUE, Gazetteer, best, find_names
 from loaders.reports.parties import ORGAN, Discourse, Speaker, organ_country, subject_before
 from loaders.reports.places import country_mentions
 
-# ICD 203's likelihood terms and their ranges (percent); a claim's confidence is the midpoint.
-ICD_203: dict[str, tuple[int, int]] = {
-    "almost certain": (95, 99), "very likely": (80, 95), "likely": (55, 80), "roughly even chance": (45, 55),
-    "unlikely": (20, 45), "very unlikely": (5, 20), "remote": (1, 5)}
-# Confidence levels (ICD 203: how sound the judgement is, not how likely): STIX's High/Medium/Low
-# values stand in for the confidence only where the sentence gives no likelihood.
-CONFIDENCE_LEVELS: dict[str, int] = {"high": 85, "moderate": 50, "low": 15}
+# ICD 203's likelihood terms and their ranges (graph.model.ICD_203): a claim's confidence is the
+# midpoint. Confidence levels (ICD 203: how sound the judgement is, not how likely) take STIX's
+# High/Medium/Low values only where the sentence gives no likelihood.
+CONFIDENCE_LEVELS: dict[str, int] = dict(zip(LEVELS, (85, 50, 15)))
 # (phrase, what it is: an ICD 203 term, "level:<confidence level>", or a hedge's own value)
 _PHRASES: list[tuple[str, str | int]] = [
     ("almost certainly", "almost certain"), ("nearly certain", "almost certain"),

@@ -178,6 +178,10 @@ class Draft:
             seen.add(ident)
             record = {"incident": self.key, "actor": actor, "source": source, "stance": c.stance,
                       "confidence": c.confidence, "date": self.date, "statement": c.sentence}
+            if c.estimate.get("likelihood"):
+                record["likelihood"] = c.estimate["likelihood"]["term"]
+            if c.estimate.get("confidence_level"):
+                record["confidence_level"] = c.estimate["confidence_level"]
             if self.url and source == self.source:
                 record["url"] = self.url
             out.append(record)

@@ -152,9 +152,9 @@ def classify(phrase: str) -> Speaker | None:
         return Speaker(_proper_run(text) or text, "international")
     if anonymous_head and not proper:
         return Speaker(text, "anonymous")
-    if not proper:
-        return None
     name = _proper_run(text)
+    if not proper or not name:
+        return None
     if _MEDIA_WORDS.search(name):
         return Speaker(name, "media")
     if len(proper) >= 2 and all(w[:1].isupper() and w[1:].islower() for w in name.split()) \

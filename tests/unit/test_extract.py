@@ -657,3 +657,10 @@ def test_an_organisation_keeps_the_country_named_before_it():
     draft = draft_report("Hackers breached the U.S. Office of Naval Archives last week.", date="2023-01-02")
     orgs = [(i.value, i.extra.get("country")) for i in draft.items if i.kind == "organization" and i.selected]
     assert orgs == [("Office of Naval Archives", "US")]
+
+
+def test_the_claim_record_carries_the_likelihood_and_the_confidence_level(tmp_path):
+    draft, _ = claims_of("The NCSC said with moderate confidence that Lazarus Group was very likely behind the theft.")
+    record = draft.to_records()["claims"][0]
+    assert (record["likelihood"], record["confidence_level"], record["confidence"]) == ("very likely", "moderate", 88)
+    loads(draft, tmp_path)
