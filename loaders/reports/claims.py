@@ -240,7 +240,7 @@ def named_actors(sentence: str, gazetteer: Gazetteer) -> list[Named]:
         spans.append((m.start, m.end))
         before = sentence[max(0, m.start - 80):m.start]  # the cues end right before the name
         after = sentence[m.end:m.end + 80]
-        origin = bool(_ORIGIN.search(before))
+        origin = bool(_ORIGIN.search(sentence[max(0, m.start - 200):m.start]))
         accused = bool(_ACCUSED.search(before))
         accused_after = bool(_ACCUSED_AFTER.match(after))
         listed = listed_until >= 0 and _LIST_GAP.fullmatch(sentence[listed_until:m.start]) is not None
@@ -256,7 +256,7 @@ def named_actors(sentence: str, gazetteer: Gazetteer) -> list[Named]:
                              described=bool(_DESCRIBED.search(before)) and not accused_after))
     for m in find_names(sentence, gazetteer.actors, gazetteer):
         if free(m.start, m.end) and not any(a <= m.start and m.end <= b and (a, b) != (m.start, m.end)
-                                            or (a, b) == (m.start, m.end) for a, b in tool_spans):
+                                            for a, b in tool_spans):
             actor = best(m.entries, m.text)
             if _plain_word(m.text) and normalise_name(actor.name) != normalise_name(m.text) \
                     and not _GROUP_CUE.match(sentence[m.end:]) and not _ACCUSED.search(sentence[max(0, m.start - 80):m.start]):
@@ -264,6 +264,19 @@ def named_actors(sentence: str, gazetteer: Gazetteer) -> list[Named]:
             spans.append((m.start, m.end))
             out.append(Named(Party(actor.key, actor.name, actor.kind or "group", actor.country, False),
                              m.start, m.end, 0.9, False))
+    # a ransomware gang goes by its ransomware's name: "the DarkSide ransomware is responsible"
+    for m in _RANSOMWARE_GANG.finditer(sentence):
+        if free(m.start(1), m.end(1)) and (_ACCUSED_AFTER.match(sentence[m.end():])
+                                           or _ACCUSED.search(sentence[max(0, m.start() - 80):m.start()])):
+            known = find_names(m.group(1), gazetteer.actors, gazetteer)
+            if known:
+                actor = best(known[0].entries, m.group(1))
+                party = Party(actor.key, actor.name, actor.kind or "group", actor.country, False)
+            else:
+                party = Party("actor:" + re.sub(r"[^a-z0-9]+", "-", m.group(1).lower()).strip("-"), m.group(1),
+                              "group", None, True)
+            spans.append((m.start(1), m.end(1)))
+            out.append(Named(party, m.start(1), m.end(1), 0.8, False))
     for m in GROUP_NAME.finditer(sentence):
         if free(m.start(), m.end()):
             name = " ".join(m.group(0).split())
@@ -292,9 +305,13 @@ _ACCUSED_AFTER = re.compile(
 _STATE_NOUN = re.compile(r"^\s*(?:government|regime|state|authorities|leadership|administration)\b", re.I)
 _ORIGIN = re.compile(r"\b(?:hackers?|actors?|groups?|attackers?|spies|operators?|intruders?)\s+(?:\w+\s+)?"
                      r"(?:from|in|based in|working for|linked to)\s+(?:the\s+)?$|"
-                     r"\b(?:based|located|operating|originating|coming|launched|run) (?:in|out of|from)\s+(?:the\s+)?$", re.I)
+                     r"\b(?:hackers?|actors?|group|groups|attackers?|spies|operators?|intruders?|gang|crew|APT\w*)\b"
+                     r"[^.;:]{0,160}?\b(?:based|located|operating|run) (?:in|out of|from)\s+(?:the\s+)?$|"
+                     r"\b(?:originating|emanating|coming|launched|routed|directed) (?:in|from|out of)\s+(?:the\s+)?$", re.I)
 _DESCRIBED = re.compile(r"\b(?:based|located|operating|originating) (?:in|out of|from)\s+(?:the\s+)?$|"
                        r"\b(?:associated|affiliated|aligned) with\s+(?:the\s+)?$|\b(?:sponsored|backed) by\s+(?:the\s+)?$", re.I)
+_RANSOMWARE_GANG = re.compile(r"(?:the\s+)?\b([A-Z][\w-]*[A-Za-z0-9])\s+ransomware(?:\s+(?:gang|group|operators?|crew|"
+                              r"affiliates?|actors?))?\b")
 _GROUP_CUE = re.compile(r"[\"'\u201d]?\s+(?:[\w-]+\s+)?(?:group|gang|team|hackers?|actors?|collective|crew|APT|operators?|"
                         r"unit|cell|cluster|outfit|threat|hacking|cyber ?espionage|espionage)\b", re.I)
 
@@ -443,6 +460,9 @@ def _reporter(sentence: str, discourse: Discourse) -> Speaker | None:
 def _accuser(sentence: str, discourse: Discourse) -> Speaker | None:
     """The subject of the first accusing verb in the active voice; in the passive, its "by" agent."""
     for m in _ACCUSING.finditer(sentence):
+        if m.group(0).lower().endswith(("ed", "held")) and re.match(r"\s+(?:to|with)\b", sentence[m.end():]) \
+                and not _PASSIVE.search(sentence[:m.start()]):
+            continue  # a participle ("campaigns attributed to X"): no accuser
         if m.group(0).lower().endswith(("ed", "held", "told")) and _PASSIVE.search(sentence[:m.start()]):
             by = re.match(r"\s+(?:\w+\s+){0,6}?by\s+((?:the\s+)?(?:[\w.'&\u2019()-]+\s+){0,5}?[\w.'&\u2019()-]+?)(?=[,.;]|\s+(?:to|in|on|as|for|of|that)\b|$)",
                           sentence[m.end():])

@@ -135,8 +135,8 @@ def organ_country(phrase: str) -> tuple[str, str] | None:
 def classify(phrase: str) -> Speaker | None:
     """What party a speaker phrase names; None when it names none (an empty or lower-case phrase)."""
     text = re.sub(r"\s+", " ", phrase).strip(" ,;:\"'\u201c\u201d")
-    text = re.sub(r"^(?:the|a|an)\s+", "", text, flags=re.I)
-    if not text or text.lower() in _PRONOUNS:
+    text = re.sub(r"^(?:the|a|an|these|those|this|that|such|our|their|its|his|her)\s+", "", text, flags=re.I)
+    if not text or text.lower() in _PRONOUNS or text.split()[-1].lower() in _PRONOUNS:
         return None   # "We", "they": the quotation's speaker, or the coreference, says who
     code = government_country(text)
     head = re.sub(r"^(?:the|a|an|two|three|several|some|many|other|unnamed|anonymous|senior|\S+-based)\s+", "",
@@ -275,6 +275,7 @@ class Discourse:
     def __init__(self) -> None:
         self.last: dict[str, Speaker] = {}
         self.persons: dict[str, Speaker] = {}
+        self.companies: list[Speaker] = []
 
     def note(self, sentence: str) -> None:
         """Remember the government bodies, companies and titled persons the sentence names."""
@@ -304,6 +305,8 @@ class Discourse:
                 self._set(party)
 
     def _set(self, speaker: Speaker) -> None:
+        if speaker.kind == "company":
+            self.companies.append(speaker)
         self.last[speaker.kind] = speaker
         self.last["any"] = speaker
 
@@ -324,9 +327,10 @@ class Discourse:
         speaker = classify(text)
         if speaker and speaker.kind == "person" and speaker.name.split()[-1] in self.persons:
             return self.persons[speaker.name.split()[-1]]
-        earlier = self.last.get("company")
-        if speaker and speaker.kind == "company" and earlier and earlier.name.split()[0] == speaker.name.split()[0]:
-            return earlier   # "iSIGHT" after "iSIGHT Partners"
+        if speaker and speaker.kind == "company":
+            for earlier in reversed(self.companies):
+                if earlier.name.split()[0] == speaker.name.split()[0]:
+                    return earlier   # "iSIGHT" after "iSIGHT Partners"
         if speaker and speaker.kind in ("government", "company", "media"):
             self._set(speaker)
         return speaker

@@ -103,7 +103,14 @@ _LIST_OF_VICTIMS = re.compile(
     r"(?:compan(?:y|ies)|firms?|organi[sz]ations?|victims?|targets?|providers?|operators?|banks?|agencies)\b")
 # A name followed by these is a product or a team, not the organisation hit.
 _PRODUCT_AFTER = re.compile(r"^\s*(?:Server|servers?|software|products?|platforms?|cloud|deployments?|customers|users|"
+                            r"systems?|hosts?|machines?|devices?|endpoints?|environments?|accounts?|instances?|"
+                            r"installations?|versions?|applications?|apps?|credentials?|process(?:es)?|memory|"
+                            r"vulnerabilit(?:y|ies)|flaws?|bugs?|exploits?|files?|services?|"
                             r"researchers|experts|analysts|Threat|said|told|reported)\b", re.I)
+# One capitalised word that is no name: an adverb, a month, a weekday, a heading word.
+_NOT_ONE_WORD = re.compile(r"^(?:\w+ly|January|February|March|April|May|June|July|August|September|October|November|"
+                           r"December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Use|Name|Attack|Later|"
+                           r"Administrators?|Users?|Victims?|Targets?)$")
 # Capitalised words that start sentences or name generic things, never an organisation.
 NOT_NAMES = frozenset(
     "the a an this that these those it its they their he she we our you i in on at of for and or but "
@@ -228,8 +235,8 @@ def organisations(sentence: str) -> list[str]:
         while words and words[0].lower() in NOT_NAMES:
             words = words[1:]
         name = " ".join(words)
-        if name.endswith("-based"):
-            continue  # "Atlanta-based": where, not who
+        if name.endswith("-based") or _NOT_ONE_WORD.match(name):
+            continue  # "Atlanta-based": where, not who; "Recently", "Later": no name
         if len(name) >= 2 and name.lower() not in NOT_NAMES and name not in names:
             names.append(name)
     return names

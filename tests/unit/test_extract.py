@@ -664,3 +664,8 @@ def test_the_claim_record_carries_the_likelihood_and_the_confidence_level(tmp_pa
     record = draft.to_records()["claims"][0]
     assert (record["likelihood"], record["confidence_level"], record["confidence"]) == ("very likely", "moderate", 88)
     loads(draft, tmp_path)
+
+
+def test_a_ransomware_gang_goes_by_its_ransomware_s_name():
+    _, claims = claims_of("The FBI confirms that the Blackwater ransomware is responsible for the pipeline outage.")
+    assert ("attributes", "actor:blackwater", "src:fbi") in claims
