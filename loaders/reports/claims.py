@@ -264,6 +264,16 @@ def named_actors(sentence: str, gazetteer: Gazetteer) -> list[Named]:
             spans.append((m.start, m.end))
             out.append(Named(Party(actor.key, actor.name, actor.kind or "group", actor.country, False),
                              m.start, m.end, 0.9, False))
+    # persons charged by name: "Defendants A B and C D were indicted", "charged two men, A B and C D"
+    for m in _CHARGED_PERSONS.finditer(sentence):
+        names = m.group("before") or m.group("after")
+        offset = m.start("before") if m.group("before") else m.start("after")
+        for p in _PERSON_NAME.finditer(names):
+            a, b = offset + p.start(), offset + p.end()
+            if free(a, b) and not country_mentions(p.group(0), capitals=True):
+                spans.append((a, b))
+                key = "actor:" + re.sub(r"[^a-z0-9]+", "-", p.group(0).lower()).strip("-")
+                out.append(Named(Party(key, p.group(0), "person", None, True), a, b, 0.75, False))
     # a ransomware gang goes by its ransomware's name: "the DarkSide ransomware is responsible"
     for m in _RANSOMWARE_GANG.finditer(sentence):
         if free(m.start(1), m.end(1)) and (_ACCUSED_AFTER.match(sentence[m.end():])
@@ -310,6 +320,13 @@ _ORIGIN = re.compile(r"\b(?:hackers?|actors?|groups?|attackers?|spies|operators?
                      r"\b(?:originating|emanating|coming|launched|routed|directed) (?:in|from|out of)\s+(?:the\s+)?$", re.I)
 _DESCRIBED = re.compile(r"\b(?:based|located|operating|originating) (?:in|out of|from)\s+(?:the\s+)?$|"
                        r"\b(?:associated|affiliated|aligned) with\s+(?:the\s+)?$|\b(?:sponsored|backed) by\s+(?:the\s+)?$", re.I)
+_PERSON_NAME = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+){1,2}\b")
+_NAME_LIST = r"[A-Z][a-z]+(?:[ -][A-Z][a-z]+){1,2}(?:(?:,\s+|,?\s+and\s+)[A-Z][a-z]+(?:[ -][A-Z][a-z]+){1,2})*"
+_CHARGED_PERSONS = re.compile(
+    r"\b(?i:defendants?|suspects?|nationals?|officers?|men|individuals|hackers?|members?|citizens?)\s+(?P<before>" + _NAME_LIST +
+    r")\s+(?:were|was|have been|has been|are|is)\s+(?:\w+ly\s+)?(?:indicted|charged|accused|named|sanctioned|convicted)\b|"
+    r"\b(?:indicted|charged|accused|named|sanctioned|convicted)\s+(?:\w+\s+){0,3}?(?:defendants?|suspects?|nationals?|"
+    r"officers?|men|individuals|hackers?|members?|citizens?),?\s+(?P<after>" + _NAME_LIST + r")")
 _RANSOMWARE_GANG = re.compile(r"(?:the\s+)?\b([A-Z][\w-]*[A-Za-z0-9])\s+ransomware(?:\s+(?:gang|group|operators?|crew|"
                               r"affiliates?|actors?))?\b")
 _GROUP_CUE = re.compile(r"[\"'\u201d]?\s+(?:[\w-]+\s+)?(?:group|gang|team|hackers?|actors?|collective|crew|APT|operators?|"

@@ -144,6 +144,7 @@ def classify(phrase: str) -> Speaker | None:
     words = head.split()
     anonymous_head = bool(words) and bool(ANONYMOUS_HEAD.match(words[-1]))
     proper = [w for w in words if any(ch.isupper() for ch in w) and w.lower() not in _COMMON_ADJECTIVES
+              and not GOVERNMENT_NOUN.fullmatch(w) and not ANONYMOUS_HEAD.match(w)
               and not country_mentions(w, capitals=True)]
     if code and not (anonymous_head and re.search(r"researchers?|experts?|analysts?|specialists?|sources?|people",
                                                   words[-1], re.I)):

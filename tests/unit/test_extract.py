@@ -669,3 +669,9 @@ def test_the_claim_record_carries_the_likelihood_and_the_confidence_level(tmp_pa
 def test_a_ransomware_gang_goes_by_its_ransomware_s_name():
     _, claims = claims_of("The FBI confirms that the Blackwater ransomware is responsible for the pipeline outage.")
     assert ("attributes", "actor:blackwater", "src:fbi") in claims
+
+
+def test_persons_charged_by_name_are_person_actors():
+    draft, claims = claims_of("Defendants Wu Ping, Li Qiang and Zhao Lei were indicted on Monday for the theft.")
+    assert {actor for _, actor, _ in claims} == {"actor:wu-ping", "actor:li-qiang", "actor:zhao-lei"}
+    assert draft.new_actors["actor:li-qiang"]["kind"] == "person"
