@@ -123,7 +123,8 @@ FALSE_FLAG = re.compile(
     r"\b(?:pos(?:ing|ed|e|es) as|masquerad\w* as|impersonat\w*|disguis\w* (?:themselves |itself )?as|"
     r"pretend\w* to be|false[- ]flag|pseudo[- ]flag|made to (?:look|appear)|make it (?:look|appear)|"
     r"to (?:look|appear) (?:as if|as though|like)|appear(?:ed)? to (?:come|originate) from|mimic\w*|"
-    r"plant\w* (?:false|misleading) (?:clues|evidence|flags)|misdirect\w*|frame (?!of))", re.I)
+    r"plant\w* (?:false|misleading) (?:clues|evidence|flags)|misdirect\w*|frame (?!of)|"
+    r"claim\w* to (?:represent|be|belong to|be part of|act for)|(?:under|using) the (?:name|banner|guise|moniker) of)", re.I)
 # Negated or open accusations: "did not formally charge North Korea", "refused to confirm whether".
 _NEGATED = re.compile(
     r"\b(?:not|never|no|declined to|refused to|did not|didn't|without|stopped short of|whether)\b"

@@ -168,7 +168,8 @@ def _proper_run(text: str) -> str:
     """The longest run of name words ("iSIGHT Partners", "Microsoft Threat Intelligence Center (MSTIC)")."""
     runs, cur = [], []
     for w in re.sub(r"^(?:the|a|an)\s+", "", text, flags=re.I).split():
-        if any(ch.isupper() for ch in w) or (cur and w.lower() in ("of", "and", "&", "for")) or w.startswith("("):
+        if any(ch.isupper() for ch in w) or (cur and (w.lower() in ("of", "and", "&", "for") or w.isdigit())) \
+                or w.startswith("("):
             cur.append(w)
         else:
             if cur:

@@ -107,6 +107,16 @@ _PRODUCT_AFTER = re.compile(r"^\s*(?:Server|servers?|software|products?|platform
                             r"installations?|versions?|applications?|apps?|credentials?|process(?:es)?|memory|"
                             r"vulnerabilit(?:y|ies)|flaws?|bugs?|exploits?|files?|services?|"
                             r"researchers|experts|analysts|Threat|said|told|reported)\b", re.I)
+# Platforms and products that texts name as what was attacked ("targeting Windows", "compromised
+# Active Directory"): never the victim organisation.
+PRODUCTS = frozenset(n.lower() for n in (
+    "Windows", "Linux", "macOS", "iOS", "Android", "Azure", "Azure AD", "Entra ID", "Active Directory", "Office",
+    "Office 365", "Microsoft 365", "Exchange", "Exchange Server", "Exchange Online", "SharePoint", "Outlook",
+    "OneDrive", "Teams", "Chrome", "Firefox", "Edge", "Safari", "WordPress", "Drupal", "Joomla", "VMware", "ESXi",
+    "vCenter", "Citrix", "NetScaler", "Pulse Secure", "Confluence", "Jira", "Jenkins", "GitHub", "GitLab", "Docker",
+    "Kubernetes", "AWS", "Google Cloud", "Google Workspace", "Gmail", "Telegram", "WhatsApp", "LinkedIn",
+    "Facebook", "Twitter", "Dropbox", "MEGA", "Tor", "SSH", "RDP", "VPN", "IP", "DNS", "HTTP", "HTTPS", "SQL",
+    "MS SQL", "MySQL", "PowerShell", "CI", "ATMs", "ATM", "PoS", "Windows Defender", "Azure AD Connect"))
 # One capitalised word that is no name: an adverb, a month, a weekday, a heading word.
 _NOT_ONE_WORD = re.compile(r"^(?:\w+ly|January|February|March|April|May|June|July|August|September|October|November|"
                            r"December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Use|Name|Attack|Later|"
@@ -235,7 +245,12 @@ def organisations(sentence: str) -> list[str]:
         while words and words[0].lower() in NOT_NAMES:
             words = words[1:]
         name = " ".join(words)
-        if name.endswith("-based") or _NOT_ONE_WORD.match(name):
+        if len(name) < 2:
+            continue
+        whole = [m for m in country_mentions(name + ("." if re.search(r"\b[A-Z]\.[A-Z]$", name) else ""), capitals=True)
+                 if m.start == 0 and m.end >= len(name)]
+        if name.endswith("-based") or _NOT_ONE_WORD.match(name) or name.lower() in PRODUCTS or whole \
+                or (name.split()[0].lower() in PRODUCTS and _PRODUCT_AFTER.match(" " + " ".join(name.split()[1:]))):
             continue  # "Atlanta-based": where, not who; "Recently", "Later": no name
         if len(name) >= 2 and name.lower() not in NOT_NAMES and name not in names:
             names.append(name)

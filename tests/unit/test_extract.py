@@ -675,3 +675,10 @@ def test_persons_charged_by_name_are_person_actors():
     draft, claims = claims_of("Defendants Wu Ping, Li Qiang and Zhao Lei were indicted on Monday for the theft.")
     assert {actor for _, actor, _ in claims} == {"actor:wu-ping", "actor:li-qiang", "actor:zhao-lei"}
     assert draft.new_actors["actor:li-qiang"]["kind"] == "person"
+
+
+def test_platforms_are_no_victims_and_claimed_identities_no_attributions():
+    draft, claims = claims_of("The intruders compromised Active Directory and kept targeting Windows users at the "
+                              "port. They claimed to represent Lazarus Group in a ransom note.")
+    assert values(draft, "organization", selected=False) == []
+    assert not any(actor == "attack:G0032" for _, actor, _ in claims)
