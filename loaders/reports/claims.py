@@ -139,7 +139,7 @@ ACTOR_RECORD = re.compile(
 # Earlier events without the text's own incident ("previously", "in the past", "other attacks").
 EARLIER = re.compile(
     r"\bpreviously\b(?! (?:unknown|undocumented|unreported|unseen|undisclosed|unidentified|undetected))|"
-    r"\bin the past\b|\b(?:other|earlier|previous|prior|similar) (?:attacks|incidents|hacks|breaches|campaigns|operations)\b",
+    r"\bin the past\b(?! (?:few |several |couple of |two |three |\d+ )?(?:days|weeks|months|hours)\b)|\b(?:other|earlier|previous|prior|similar) (?:attacks|incidents|hacks|breaches|campaigns|operations)\b",
     re.I)
 # "North Korean hackers", "Russian state-sponsored group": a nationality given to the attackers.
 ACTOR_NOUN = re.compile(
@@ -510,7 +510,7 @@ def _deniers(sentence: str, speaker, reporter, fabrication: bool) -> list[str]:
                 continue  # "claims by the U.S. government": the accuser
             if mention.code not in codes:
                 codes.insert(0, mention.code) if not codes else codes.append(mention.code)
-    return codes[:2] if not fabrication else codes[:1]
+    return codes if not fabrication else codes[:1]
 
 
 def _accusations_by(sentence: str, discourse: Discourse) -> list[Speaker]:

@@ -682,3 +682,14 @@ def test_platforms_are_no_victims_and_claimed_identities_no_attributions():
                               "port. They claimed to represent Lazarus Group in a ransom note.")
     assert values(draft, "organization", selected=False) == []
     assert not any(actor == "attack:G0032" for _, actor, _ in claims)
+
+
+def test_in_the_past_few_weeks_is_this_incident_and_every_denier_counts():
+    from loaders.reports.dates import about_other_incident
+
+    assert not about_other_incident("Hackers tried to break into the bank in the past few weeks.", "2020-11-27",
+                                    frozenset())
+    assert about_other_incident("Hackers tried to break into banks in the past.", "2020-11-27", frozenset())
+    _, claims = claims_of("Hackers from Iran, China and Russia attacked the port. "
+                          "Tehran, Beijing and Moscow have denied the accusations.")
+    assert {actor for stance, actor, _ in claims if stance == "denies"} == {"state:IR", "state:CN", "state:RU"}
