@@ -146,23 +146,12 @@ ACTOR_NOUN = re.compile(
     r"^\s*(?:state[- ]sponsored |government[- ]backed |state[- ]backed |military |intelligence )?"
     r"(?:hackers?|hacking (?:group|team)s?|threat actors?|actors?|groups?|APTs?|operators?|spies|cyber ?spies|"
     r"attackers?|intruders?|cyber ?criminals?|intelligence|military|hacking|cyber ?espionage)\b", re.I)
-# The speaker of a sentence: "X said", "according to X", "X told".
-_SPEAKER_AFTER = re.compile(r"\b(?:according to|citing|as reported by|said by)\s+((?:[\w'.&-]+\s+){0,5}?[\w'.&-]+?)(?=[,;:]|\s+(?:that|who|,|and said)\b|$)", re.I)
-_SPEAKER_BEFORE = re.compile(r"((?:[\w'.&-]+\s+){0,4}[\w'.&-]+)\s+(?:has |have |had )?(?:said|says|reported|reports|told|stated|states|wrote|writes|announced|alleged|alleges|claimed|claims|concluded|assessed|assesses|believes|found|noted|added|accused|accuses|attributed)\b")
 # A sentence's opening reporting frame: "The source said:", "According to two people familiar with the
 # matter,", "Microsoft said earlier this month that". It says who speaks, not what was done.
 REPORTING_FRAME = re.compile(
     r"^\s*(?:according to\s+(?:[\w'.&()-]+\s+){0,7}?[\w'.&()-]+\s*,"
     r"|(?:[\w'.&()-]+\s+){0,5}?(?:said|says|reported|reports|told\s+[\w'.-]+|stated|states|wrote|writes|added|noted)"
     r"(?:\s+(?:on|in|earlier|last|this|on\s+\w+)(?:\s+[\w]+){0,2}?)?\s*(?::|,|\s+that\b))\s*", re.I)
-# Speakers that are not a party of their own: the report itself conveys them.
-ANONYMOUS = re.compile(r"\b(?:sources?|people|persons?|individuals|officials|researchers|investigators|"
-                       r"experts|analysts|someone|insiders?|a person|they|it|he|she|who)\b", re.I)
-# Parties that speak for a government ("US prosecutors", "Pyongyang", "the Kremlin").
-GOVERNMENT_WORDS = re.compile(r"\b(?:government|officials|prosecutors|authorities|ministry|minister|"
-                              r"embassy|spokes(?:man|woman|person)|department|agency|state media|president)\b", re.I)
-
-
 def confidence(sentence: str, stance: str) -> int:
     return estimate(sentence, stance).confidence
 
@@ -347,39 +336,6 @@ def reported_content(sentence: str) -> str:
     happened. A sentence that is only a frame stays whole."""
     rest = REPORTING_FRAME.sub("", sentence, count=1)
     return rest if rest.strip() else sentence
-
-
-def speaker(sentence: str) -> str | None:
-    """Who the sentence quotes, as written ("Microsoft", "the source", "US prosecutors"), else None."""
-    for pattern in (_SPEAKER_AFTER, _SPEAKER_BEFORE):
-        m = pattern.search(sentence)
-        if m:
-            return m.group(1).strip(" ,.")
-    return None
-
-
-_DETERMINERS = re.compile(r"^(?:(?:the|a|an|two|three|four|several|some|many|other|unnamed|anonymous)\s+)+", re.I)
-
-
-def is_anonymous(speaker_text: str) -> bool:
-    """"two sources familiar with the matter", "the source", "people": no party of their own
-    ("Microsoft researchers" and "US officials" are parties)."""
-    words = _DETERMINERS.sub("", speaker_text.strip())
-    return bool(ANONYMOUS.search(words)) and not GOVERNMENT_WORDS.search(words) \
-        and not any(w[:1].isupper() for w in words.split())
-
-
-def deniers(sentence: str) -> list[str]:
-    """Countries whose governments deny in this sentence (named before the denying words:
-    "Pyongyang described the allegations as ...", "Tehran, Beijing and Moscow have denied ...")."""
-    m = DENIES.search(sentence)
-    if not m:
-        return []
-    codes = []
-    for mention in country_mentions(sentence[:m.start()], capitals=True):
-        if mention.code not in codes:
-            codes.append(mention.code)
-    return codes
 
 
 # Verbs whose subject is the accuser ("The FBI formally accused ...", "Mandiant attributed ...").

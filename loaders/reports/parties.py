@@ -85,12 +85,6 @@ REPORTING_VERB = (r"(?:said|says|say|told|tells|stated|states|state|announced|an
                   r"assessed|assesses|assess|believes|believe|found|finds|confirmed|confirms|revealed|reveals|"
                   r"warned|warns|explained|continued|insisted|insists|argued|commented|responded|replied|"
                   r"declared|determined|asserted|maintained)")
-ACCUSING_VERB = (r"(?:accused|accuses|accuse|accusing|blamed|blames|blame|blaming|attributed|attributes|"
-                 r"attribute|attributing|linked|links|link|linking|tied|ties|charged|charges|indicted|indicts|"
-                 r"named|names|identified|identifies|pointed|points|pinned|pins|held|holds|hold|implicated|"
-                 r"implicates|sanctioned|sanctions|condemned|condemns|denied|denies|deny|denying|rejected|"
-                 r"rejects|reject|rejecting|dismissed|dismisses|refuted|refutes|disputed|disputes|"
-                 r"assign(?:s|ed)?|tracks|tracked|dubbed|called|calls)")
 _ADVERBIAL = re.compile(
     r"(?:\s+(?:has|have|had|is|are|was|were|been|being|will|would|could|can|may|might|did|does|do|also|now|then|publicly|formally|officially|jointly|separately|previously|promptly|"
     r"categorically|firmly|flatly|strongly|repeatedly|again|later|first|on|in|at|late|early|last|this|long|"
