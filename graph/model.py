@@ -49,6 +49,11 @@ LIST_PROPS = ("sources", "external_ids", "spellings", "tactics", "refs", "tags",
 STANCES = ("attributes", "denies", "disputes")
 # What an actor is after (Actor `motives`, a report's motive hints): one small vocabulary
 MOTIVES = ("espionage", "financial", "sabotage", "hacktivism", "influence")
+# A claim's likelihood (US ICD 203 terms, range in percent) and, apart, the confidence level.
+ICD_203: dict[str, tuple[int, int]] = {
+    "almost certain": (95, 99), "very likely": (80, 95), "likely": (55, 80), "roughly even chance": (45, 55),
+    "unlikely": (20, 45), "very unlikely": (5, 20), "remote": (1, 5)}
+CONFIDENCE_LEVELS = ("high", "moderate", "low")
 ACTOR_KINDS = ("group", "state", "person")
 SOURCE_KINDS = ("news", "vendor", "government", "dataset", "researcher", "community", "other")
 AVAILABILITY = ("custom", "commodity", "public", "leaked")

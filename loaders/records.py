@@ -18,9 +18,9 @@ from typing import Any, Callable, Iterator
 
 from graph.countries import country_code, country_name
 from graph.errors import ValidationError
-from graph.model import (ACTOR_KINDS, ADMIRALTY_RELIABILITY, AVAILABILITY, GROUP_ID, INFRA_KINDS, MOTIVES,
-                         SOFTWARE_ID, SOURCE_KINDS, STANCES, TECHNIQUE_ID, Batch, Ref, claim_key,
-                         infrastructure_value, normalise_name, slug)
+from graph.model import (ACTOR_KINDS, ADMIRALTY_RELIABILITY, AVAILABILITY, CONFIDENCE_LEVELS, GROUP_ID, ICD_203,
+                         INFRA_KINDS, MOTIVES, SOFTWARE_ID, SOURCE_KINDS, STANCES, TECHNIQUE_ID, Batch, Ref,
+                         claim_key, infrastructure_value, normalise_name, slug)
 from graph.seen_keys import SeenKeys
 from graph.store.writer import Prepared, prepare
 from loaders.common import Fields, base_suffix, lines, open_text, parse_json_line, split_column
@@ -35,7 +35,8 @@ FIELDS = {
                "description", "tools", "techniques", "targets", "same_as", "member_of"),
     "incidents": ("key", "name", "first_seen", "last_seen", "description", "victims", "tools",
                   "techniques", "infrastructure", "sources", "hints"),
-    "claims": ("incident", "actor", "source", "stance", "confidence", "date", "statement", "url"),
+    "claims": ("incident", "actor", "source", "stance", "confidence", "date", "statement", "url",
+               "likelihood", "confidence_level"),
 }
 
 CSV_COLUMNS = {
@@ -76,7 +77,8 @@ RULES: dict[str, dict[str, Rule]] = {
                   "last_seen": _date(end=True), "description": _text()},
     "claims": {"incident": _text(True), "actor": _text(True), "source": _text(True),
                "stance": _choice(STANCES, True), "date": _date(True),
-               "confidence": _whole(0, 100, True), "statement": _text(), "url": _text()},
+               "confidence": _whole(0, 100, True), "statement": _text(), "url": _text(),
+               "likelihood": _choice(tuple(ICD_203)), "confidence_level": _choice(CONFIDENCE_LEVELS)},
 }
 # Records per transaction when a CSV or JSON Lines file is streamed: about 30,000 rows, well
 # inside the transaction memory of a 512 MB heap.
@@ -428,7 +430,8 @@ class _Builder:
         claim = ("Claim", key)
         self.batch.node("Claim", key, stance=stance, confidence=rules["confidence"](f, "confidence"),
                         date=date, statement=rules["statement"](f, "statement"), url=rules["url"](f, "url"),
-                        sources=[source])
+                        likelihood=rules["likelihood"](f, "likelihood"),
+                        confidence_level=rules["confidence_level"](f, "confidence_level"), sources=[source])
         self.batch.rel("ABOUT", claim, ("Incident", incident))
         self.batch.rel("NAMES", claim, ("Actor", actor))
         self.batch.rel("STATED_BY", claim, ("Source", source), stance=stance)
@@ -685,7 +688,8 @@ class _Builder:
                 if (label, ref) not in refs:
                     refs[(label, ref)] = Ref(label, ref, record, field)
             props = {"stance": stances[i], "confidence": columns["confidence"][i], "date": dates[i],
-                     "statement": columns["statement"][i], "url": columns["url"][i]}
+                     "statement": columns["statement"][i], "url": columns["url"][i],
+                     "likelihood": columns["likelihood"][i], "confidence_level": columns["confidence_level"][i]}
             claims[key] = {"key": key, "props": {k: v for k, v in props.items() if v is not None},
                            "lists": {"sources": [sources[i]]}}
         # Relationships one row per claim, (start, [ends], props, lists), as the writer sends them

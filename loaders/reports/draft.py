@@ -23,12 +23,15 @@ from graph.errors import ValidationError
 from graph.model import SOFTWARE_ID, claim_key, normalise_name, slug
 from loaders.common import normalise_date
 from loaders.reports import claims as claimtext
-from loaders.reports.dates import dates_in, is_background, recent
+from loaders.reports.dates import HISTORY, about_other_incident, dates_in, is_background, recent, subject_terms
 from loaders.reports.hints import hints_in
 from loaders.reports.indicators import indicators, registrable
 from loaders.reports.names import (SOFTWARE_CUE, Gazetteer, best, find_names, new_tool_names)
+from loaders.reports.parties import GOVERNMENT_BODIES, GOVERNMENT_NOUN, Discourse, Speaker, quote_attribution
 from loaders.reports.places import country_mentions, organisations, sectors
 from loaders.reports.text import Sentence, split_sentences
+
+_LIST_GAP = re.compile(r",\s*(?:and\s+|or\s+)?(?:the\s+)?|\s+(?:and|or)\s+(?:the\s+)?")
 
 SELECT_AT = 0.5
 # Techniques the model ranks below its threshold but at least this high are listed unticked, for
@@ -40,7 +43,9 @@ _TARGETING = re.compile(
     r"\b(?:target(?:ed|ing|s)?|attack(?:ed|s|ing)?|breach(?:ed|es)?|compromis(?:ed|e|ing)|infiltrat(?:e|ed|ing)|"
     r"hack(?:ed|ing)? into|break into|broke into|victims?|against|spear-?phish(?:ed|ing)?|phish(?:ed|ing)|"
     r"contacted|approached|lured|intrusions?)\b", re.I)
-_ORG_OR_SECTOR_NOUN = re.compile(r"^\s+(?:[\w-]+\s+){0,2}(?:compan(?:y|ies)|firms?|makers?|manufacturers?|"
+_ORG_OR_SECTOR_NOUN = re.compile(r"^\s+(?:[\w-]+\s+){0,2}(?:compan(?:y|ies)|firms?|makers?|manufacturers?|citizens|"
+                                 r"population|residents|users|customers|networks|systems|computers|grid|infrastructure|"
+                                 r"elections?|parliament|power|utilit(?:y|ies)|banks?|"
                                  r"developers?|organi[sz]ations?|banks?|agenc(?:y|ies)|ministr(?:y|ies)|"
                                  r"universit(?:y|ies)|hospitals?|contractors?|providers?|operators?|entities|"
                                  r"institutions?|government|businesses|industry|sector|giant|group|targets?|"
@@ -93,11 +98,15 @@ class Claim:
     score: float
     selected: bool = True
     note: str = ""
+    estimate: dict = field(default_factory=dict)   # ICD 203 likelihood and confidence level, apart
+    country: str | None = None                      # the actor's state, where known
+    answers: str = ""                               # a denial: the sentence of the accusation it answers
 
     def to_json(self) -> dict:
         return {"stance": self.stance, "actor": self.actor, "actor_name": self.actor_name,
-                "source": self.source, "confidence": self.confidence, "score": round(self.score, 3),
-                "selected": self.selected, "sentence": self.sentence, "note": self.note}
+                "source": self.source, "confidence": self.confidence, **self.estimate, "score": round(self.score, 3),
+                "selected": self.selected, "sentence": self.sentence, "note": self.note,
+                **({"answers": self.answers} if self.answers else {})}
 
 
 @dataclass
@@ -178,6 +187,10 @@ class Draft:
             seen.add(ident)
             record = {"incident": self.key, "actor": actor, "source": source, "stance": c.stance,
                       "confidence": c.confidence, "date": self.date, "statement": c.sentence}
+            if c.estimate.get("likelihood"):
+                record["likelihood"] = c.estimate["likelihood"]["term"]
+            if c.estimate.get("confidence_level"):
+                record["confidence_level"] = c.estimate["confidence_level"]
             if self.url and source == self.source:
                 record["url"] = self.url
             out.append(record)
@@ -381,7 +394,6 @@ def draft_report(text: str, *, meta: ReportMeta | None = None, gazetteer: Gazett
     sentences = split_sentences(text)
     title = meta.title or _title(sentences)
     body = [s for s in sentences if s.text != title] or sentences
-    background = {s.index: is_background(s.text, report_date) for s in sentences}
     own = _own_domains(meta)
 
     draft = Draft(key=key or _default_key(text, meta, title, sentences), name=title or meta.stem or meta.name,
@@ -392,13 +404,22 @@ def draft_report(text: str, *, meta: ReportMeta | None = None, gazetteer: Gazett
 
     # claims first: the actors and speakers they name are not evidence
     named = {s.index: claimtext.named_actors(s.text, gazetteer) for s in body}
-    for s in body:
-        _claims(draft, s, named[s.index], gazetteer, background[s.index], names_taken, meta)
+    subject = subject_terms(title, body, gazetteer)
+    background = {s.index: is_background(s.text, report_date, subject) for s in sentences}
+    other = {s.index: about_other_incident(s.text, report_date, subject) for s in body}
+    discourse = Discourse()
+    quoted = _quotations(body)
+    for i, s in enumerate(body):
+        discourse.note(s.text)
+        _claims(draft, s, named[s.index], gazetteer, background[s.index],
+                other[s.index], names_taken, meta, discourse, _quoted_by(body, i, quoted, discourse))
     _select_denials(draft)
 
+    accused = {c.country for c in draft.claims if c.country and c.stance in ("attributes", "denies")}
+    names_taken |= {normalise_name(v.get("name", "")) for k, v in draft.new_sources.items() if k != draft.source}
     for s in body:
-        bg = background[s.index]
-        _victims(draft, s.text, named[s.index], bg, gazetteer, names_taken, meta)
+        bg = background[s.index] or other[s.index]
+        _victims(draft, s.text, named[s.index], bg, gazetteer, names_taken, meta, accused)
         _tools(draft, s.text, bg, gazetteer, names_taken)
         for h in hints_in(s.text):   # what the actor is, never who: no claim
             _add(draft, Item("hint", h.value, h.cue, s.text, 0.8, "origin/motive hint", not bg))
@@ -406,6 +427,8 @@ def draft_report(text: str, *, meta: ReportMeta | None = None, gazetteer: Gazett
             _add(draft, Item("infrastructure", f"{ind.kind}:{ind.value}", ind.value, s.text,
                              1.0 if ind.defanged or ind.kind in ("sha256", "sha1", "md5", "vulnerability") else 0.9,
                              "defanged indicator" if ind.defanged else "indicator", not bg))
+    if title:  # the headline often names the victim ("... for Sony Hack"); its claims the body has
+        _victims(draft, title, claimtext.named_actors(title, gazetteer), False, gazetteer, names_taken, meta, accused)
     if recognizer is not None:
         # the model reads what a sentence says happened, without its "The source said:" (news
         # wording ATT&CK's prose never has); the reviewer sees the whole sentence
@@ -421,7 +444,7 @@ def draft_report(text: str, *, meta: ReportMeta | None = None, gazetteer: Gazett
                 + (f", below the threshold {recognizer.threshold:g}: a suggestion to review" if below else "")
             _add(draft, Item("technique", hit.technique, f"{hit.technique} {hit.name}", s.text, hit.score,
                              method, not background[s.index] and not below and s.text not in answers))
-    _dates(draft, body, background, report_date)
+    _dates(draft, body, {i: bg or other.get(i, False) for i, bg in background.items()}, report_date)
     return draft
 
 
@@ -498,27 +521,65 @@ def _report_source(draft: Draft, meta: ReportMeta, gazetteer: Gazetteer, given: 
     return key
 
 
-def _speaker_source(draft: Draft, speaker: str | None, gazetteer: Gazetteer, meta: ReportMeta) -> str:
-    """The source key for a quoted party; the report's own source for anonymous ones and itself."""
-    if not speaker or claimtext.is_anonymous(speaker):
+def _speaker_source(draft: Draft, speaker: Speaker | None, gazetteer: Gazetteer, meta: ReportMeta) -> str:
+    """The source key for a speaker: a government body by its own name ("FBI"), a government by
+    its state, a company or outlet by its name; the report's own source for anonymous ones and itself."""
+    if speaker is None or speaker.kind == "anonymous":
         return draft.source
-    known = gazetteer.source(speaker)
+    own = {normalise_name(n) for n in (meta.publisher, draft.new_sources.get(draft.source, {}).get("name")) if n}
+    if normalise_name(speaker.name) in own:
+        return draft.source
+    if speaker.kind == "government":
+        body = _BODY.search(speaker.name)
+        if body is None:
+            return _government_source(draft, speaker.country, gazetteer)
+        name, kind = body.group(0), "government"
+    else:
+        name, kind = speaker.name, {"company": "vendor", "media": "news"}.get(speaker.kind, "other")
+    known = gazetteer.source(name)
     if known:
         return known.key
-    own = {normalise_name(n) for n in (meta.publisher, draft.new_sources.get(draft.source, {}).get("name")) if n}
-    if normalise_name(speaker) in own:
+    if normalise_name(name) in own:
         return draft.source
-    for m in country_mentions(speaker, capitals=True):
-        return _government_source(draft, m.code, gazetteer)  # "US prosecutors", "Pyongyang"
-    words = speaker.split()
-    while words and not words[0][:1].isupper():
-        words = words[1:]
-    if not words:
-        return draft.source
-    name = " ".join(words)
     key = f"src:{slug(name)}"
-    draft.new_sources.setdefault(key, {"key": key, "name": name, "kind": "other"})
+    draft.new_sources.setdefault(key, {"key": key, "name": name, "kind": kind})
     return key
+
+
+# Government bodies by their own names, longest first (the FBI's source is "FBI", not "Government of ...").
+_BODY = re.compile(r"(?<![\w.])(?:" + "|".join(re.escape(b) for b in sorted(GOVERNMENT_BODIES, key=len, reverse=True))
+                   + r")(?![\w])", re.I)
+
+
+def _quotations(body: list[Sentence]) -> list[bool]:
+    """Which sentences are (part of) a quotation: those with a quotation mark, and those between an
+    opening mark and its closing one (at most MAX_QUOTE sentences on)."""
+    inside, open_since = [], None
+    for i, s in enumerate(body):
+        marks = len(re.findall(r'"', s.text)) + len(re.findall(r"[\u201c\u201d]", s.text))
+        inside.append(bool(marks) or open_since is not None)
+        if marks % 2:
+            open_since = None if open_since is not None else i
+        if open_since is not None and i - open_since >= MAX_QUOTE:
+            open_since = None
+    return inside
+
+
+MAX_QUOTE = 4
+
+
+def _quoted_by(body: list[Sentence], i: int, quoted: list[bool], discourse: Discourse) -> Speaker | None:
+    """The speaker of the quotation sentence i is part of: its attribution ('"... ," the agency
+    said') in this sentence or the next ones of the same quotation, else in the one before."""
+    if not quoted[i]:
+        return None
+    for j in list(range(i, min(len(body), i + MAX_QUOTE))) + [i - 1]:
+        if j < 0 or not quoted[j]:
+            continue
+        phrase = quote_attribution(body[j].text)
+        if phrase:
+            return discourse.resolve(phrase)
+    return None
 
 
 def _government_source(draft: Draft, code: str, gazetteer: Gazetteer) -> str:
@@ -531,37 +592,24 @@ def _government_source(draft: Draft, code: str, gazetteer: Gazetteer) -> str:
     return key
 
 
-def _claims(draft: Draft, s: Sentence, parties: list, gazetteer: Gazetteer, background: bool, names_taken: set[str],
-            meta: ReportMeta) -> None:
-    text = s.text
-    stance = claimtext.stance(text)
-    if stance == "denies":
-        for code in claimtext.deniers(text):
-            party = claimtext.state_party(code, gazetteer)
-            _new_actor(draft, party)
-            source = _government_source(draft, code, gazetteer)
-            names_taken.add(normalise_name(country_name(code)))
-            draft.claims.append(_claim("denies", party, source, text, 0.85, background))
-        return
-    if stance is None and any(n.intrinsic for n in parties):
-        stance = "attributes"
-    if stance is None or not parties:
-        return
-    speaker = claimtext.speaker(text)
-    source = _speaker_source(draft, speaker, gazetteer, meta)
-    speaker_key = normalise_name(speaker or "")
-    for named in parties:
-        party, score = named.party, named.score
-        if normalise_name(party.name) == speaker_key:
-            continue
-        _new_actor(draft, party)
-        names_taken.add(normalise_name(party.name))
-        draft.claims.append(_claim(stance, party, source, text, score, background))
+def _claims(draft: Draft, s: Sentence, parties: list, gazetteer: Gazetteer, background: bool, other: bool,
+            names_taken: set[str], meta: ReportMeta, discourse: Discourse, quoted_by: Speaker | None) -> None:
+    for r in claimtext.read_sentence(s.text, parties, gazetteer, discourse, quoted_by):
+        _new_actor(draft, r.party)
+        names_taken.add(normalise_name(r.party.name))
+        source = _speaker_source(draft, r.speaker, gazetteer, meta)
+        claim = _claim(r.stance, r.party, source, s.text, r.score, background or other or r.review_only)
+        if r.review_only or r.note:
+            claim.note = r.note
+        elif other:
+            claim.note = "about another incident"
+        draft.claims.append(claim)
 
 
 def _claim(stance: str, party, source: str, sentence: str, score: float, background: bool) -> Claim:
-    claim = Claim(stance, party.key, party.name, source, claimtext.confidence(sentence, stance), sentence, score,
-                  selected=not background and score >= SELECT_AT)
+    estimate = claimtext.estimate(sentence, stance)
+    claim = Claim(stance, party.key, party.name, source, estimate.confidence, sentence, score,
+                  selected=not background and score >= SELECT_AT, estimate=estimate.to_json(), country=party.country)
     if background:
         claim.note = "about earlier events"
     return claim
@@ -576,11 +624,23 @@ def _new_actor(draft: Draft, party) -> None:
 
 
 def _select_denials(draft: Draft) -> None:
-    accused = {c.actor for c in draft.claims if c.stance == "attributes" and c.selected}
+    """A denial or dispute answers an accusation: linked to a selected claim that accuses the same
+    actor, or a group of the same state (in any sentence); without one it is not selected."""
+    accusations: dict[str, Claim] = {}
     for c in draft.claims:
-        if c.stance == "denies" and c.selected and c.actor not in accused:
+        if c.stance == "attributes" and c.selected:
+            accusations.setdefault(c.actor, c)
+            if c.country:
+                accusations.setdefault(f"state:{c.country}", c)
+    for c in draft.claims:
+        if c.stance not in ("denies", "disputes") or not c.selected:
+            continue
+        answered = accusations.get(c.actor)
+        if answered is None:
             c.selected = False
             c.note = c.note or "denies what no selected claim here says"
+        elif answered.sentence != c.sentence:
+            c.answers = answered.sentence
     # one claim per (actor, source, stance): the best sentence
     best_of: dict[tuple, Claim] = {}
     for c in draft.claims:
@@ -591,52 +651,89 @@ def _select_denials(draft: Draft) -> None:
 
 
 def _victims(draft: Draft, text: str, parties: list, background: bool, gazetteer: Gazetteer, names_taken: set[str],
-             meta: ReportMeta) -> None:
+             meta: ReportMeta, accused: set[str]) -> None:
+    """Victim countries, sectors and organisations of one sentence. Never the accused states
+    (`accused`: those a claim of the draft names, or their groups' states), the attackers'
+    nationality or a speaker; an organisation never an actor, tool, source, speaker or product."""
     targeting = bool(_TARGETING.search(text))
     # where the sentence names an actor ("North Korean hackers", "hackers from Iran"): not a victim
     actor_spans = [(n.start, n.end) for n in parties]
-    speaker = claimtext.speaker(text) or ""
+    last_victim = None   # (end, score, method) of the last victim country, for lists
     for m in country_mentions(text):
         after, before = text[m.end:], text[:m.start]
-        if any(a < m.end and m.start < b for a, b in actor_spans) or m.text in speaker:
+        if any(a < m.end and m.start < b for a, b in actor_spans) or m.code in accused:
             continue
         if m.form == "adjective" and claimtext.ACTOR_NOUN.match(after):
             continue
-        victim_noun = m.form == "adjective" and _ORG_OR_SECTOR_NOUN.match(after)
-        if claimtext.GOVERNMENT_WORDS.match(after.strip()) and not (targeting and victim_noun):
-            continue  # "US officials said", "the British government": a speaker, not a victim
-        if victim_noun:
-            score, method = 0.9, "adjective before a victim"
-        elif targeting and re.search(r"\b(?:in|across|against|throughout|targeting|targeted)\s+(?:the\s+)?$",
-                                     before[-30:], re.I):
+        rest = re.sub(r"^['\u2019]s\b", "", after)
+        victim_noun = _ORG_OR_SECTOR_NOUN.match(rest)
+        object_of = _TARGET_VERB.search(before[-40:])
+        if GOVERNMENT_NOUN.match(" ".join(rest.split()[:3])) or GOVERNMENT_NOUN.match(" ".join(rest.split()[1:3])):
+            if not (object_of or _GOVERNMENT_TARGET.match(rest)):
+                continue  # "US officials said", "the UK Defence Secretary": a speaker, not a victim
+        listed = last_victim is not None and _LIST_GAP.fullmatch(text[last_victim[0]:m.start])
+        if listed:
+            score, method = last_victim[1], last_victim[2]
+        elif victim_noun:
+            score, method = 0.9, "country of a victim"
+        elif _OF_VICTIMS.search(before[-60:]):
+            score, method = 0.85, "the victims' country"
+        elif targeting and re.search(r"\b(?:in|across|against|throughout|targeting|targeted|on)\s+(?:the\s+)?"
+                                     r"(?:(?:north|south|east|west)(?:ern)?\s+)?$", before[-30:], re.I):
             score, method = 0.7, "place of a target"
+        elif object_of:
+            score, method = 0.7, "object of a targeting verb"
         elif targeting:
             score, method = 0.45, "country in a sentence about targeting"
         else:
             score, method = 0.3, "country mentioned"
         _add(draft, Item("country", m.code, country_name(m.code), text, score, method, not background))
+        last_victim = (m.end, score, method) if score >= SELECT_AT else None
     sector_hits = sectors(text)
     for name, words in sector_hits:
         score = 0.75 if targeting else 0.35
         _add(draft, Item("sector", name, name, text, score, f"sector words '{words}'", not background))
     for org in organisations(text):
+        extra = {}
+        lead_country = country_mentions(org)
+        if lead_country and lead_country[0].start == 0 and org[lead_country[0].end:].strip()[:1].isupper():
+            extra["country"] = lead_country[0].code   # "U.S. Office of Personnel Management"
+            org = org[lead_country[0].end:].strip()
         folded = normalise_name(org)
         if (folded in names_taken or gazetteer.source(org) or country_mentions(org, capitals=True)
                 or find_names(org, gazetteer.tools, gazetteer, software=True)
-                or find_names(org, gazetteer.actors, gazetteer)
-                or folded == normalise_name(meta.publisher or "")):
+                or find_names(org, gazetteer.actors, gazetteer) or _BODY.fullmatch(org)
+                or folded == normalise_name(meta.publisher or "")
+                or folded == normalise_name(draft.new_sources.get(draft.source, {}).get("name", ""))):
             continue
-        extra = {}
-        lead = re.search(r"((?:[A-Z][\w-]*\s+){1,2})(?:[\w-]+\s+){0,2}" + r"(?:company|firm|maker|bank|group|organi[sz]ation|agency|developer|manufacturer)\s+" + re.escape(org), text)
+        lead = re.search(r"((?:[A-Z][\w.-]*\s+){1,2})(?:[\w-]+\s+){0,3}?(?:(?:company|firm|maker|bank|group|organi[sz]ation|"
+                         r"agency|developer|manufacturer|provider|operator)\s+)?(?:the\s+)?" + re.escape(org), text)
         if lead:
             for c in country_mentions(lead.group(0)):
-                extra["country"] = c.code
+                if c.code not in accused:
+                    extra["country"] = c.code
         org_sector = next((n for n, w in sector_hits if re.search(re.escape(w) + r"\s+(?:\w+\s+)?" + re.escape(org), text)), None)
         if org_sector:
             extra["sector"] = org_sector
         score = 0.85 if targeting or extra else 0.55
         _add(draft, Item("organization", org, org, text, score, "organisation named as a target", not background,
                          extra))
+        if extra.get("country"):
+            _add(draft, Item("country", extra["country"], country_name(extra["country"]), text, 0.8,
+                             "country of a victim organisation", not background))
+
+
+# Verbs whose object is a target ("destabilise Ukraine", "hit South Korea").
+_TARGET_VERB = re.compile(r"\b(?:target(?:ed|ing|s)?|attack(?:ed|ing|s)?|hit|hits|struck|strike|destabili[sz]\w*|disrupt\w*|"
+                          r"cripple\w*|paralys\w*|breach\w*|compromis\w*|infiltrat\w*|hack(?:ed|ing)?(?: into)?|"
+                          r"spied on|spy on|spying on|penetrat\w*|against)\s+(?:the\s+)?$", re.I)
+# A government named as hit: "the UK government's networks", "US government agencies".
+_GOVERNMENT_TARGET = re.compile(r"^(?:['\u2019]s)?\s*(?:[\w'\u2019-]+\s+){0,2}(?:agencies|networks?|systems|"
+                                r"computers|departments|websites?|email|servers|employees|personnel|data)\b", re.I)
+# "citizens of the United Kingdom", "companies in Japan": the victims' country.
+_OF_VICTIMS = re.compile(r"\b(?:citizens|people|population|residents|users|customers|companies|organi[sz]ations|"
+                         r"networks|systems|infrastructure|businesses|agencies|voters|consumers)\s+(?:of|in|across)\s+"
+                         r"(?:the\s+)?$", re.I)
 
 
 def _tools(draft: Draft, text: str, background: bool, gazetteer: Gazetteer, names_taken: set[str]) -> None:
@@ -644,12 +741,17 @@ def _tools(draft: Draft, text: str, background: bool, gazetteer: Gazetteer, name
     taken: list[tuple[int, int]] = []
     for m in find_names(text, gazetteer.tools, gazetteer, software=True):
         key = normalise_name(m.text)
-        cue = bool(SOFTWARE_CUE.search(text[max(0, m.start - 40):m.end + 40]))
+        window = text[max(0, m.start - 40):m.start] + " " + text[m.end:m.end + 40]  # not the name itself
+        cue = bool(SOFTWARE_CUE.search(window) or _USED_AS_SOFTWARE.search(window))
         if (key in actor_keys or key in names_taken) and not cue:
             continue  # an actor's name, not its software
-        tool = best(m.entries, m.text)
+        if m.text.lower().rstrip(".") in _CALENDAR_WORDS or _part_of_longer_name(text, m.start, m.end):
+            continue  # "since August 2024", "James" of "James Franco" or "By James Pearson"
         distinctive = len(m.text.split()) > 1 or any(c.isdigit() for c in m.text) or \
             any(c.isupper() for c in m.text[1:])
+        if not distinctive and not cue:
+            continue  # an everyday word ("Payload") is a tool only where the sentence uses it as software
+        tool = best(m.entries, m.text)
         score = min(0.95, (0.85 if distinctive else 0.7) + (0.1 if cue else 0))
         taken.append((m.start, m.end))
         value, extra = _known_tool(tool)
@@ -660,6 +762,26 @@ def _tools(draft: Draft, text: str, background: bool, gazetteer: Gazetteer, name
                 or country_mentions(name) or gazetteer.tools.get(key):
             continue
         _add(draft, Item("tool", name, name, text, 0.6, "new tool: the text calls it malware", not background))
+
+
+# Words that say a name is used as software in its sentence (besides SOFTWARE_CUE's kinds).
+_USED_AS_SOFTWARE = re.compile(r"\b(?:deploy(?:ed|s|ing)?|dropp(?:ed|ing)|install(?:ed|s|ing)?|execut(?:ed|es|ing)|"
+                               r"infect(?:ed|ing)|ran|run|runs|running|load(?:ed|s)|launch(?:ed|es)|compiled|"
+                               r"encrypt(?:ed|s|ing)|spread|version|sample|strain|exploit(?:ed|s)?)\b", re.I)
+_CALENDAR_WORDS = frozenset("january february march april may june july august september october november december "
+                            "jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday "
+                            "friday saturday sunday".split())
+
+
+def _part_of_longer_name(text: str, start: int, end: int) -> bool:
+    """A one-word name right next to another capitalised word: part of a person's or another
+    name ("James Franco", "By James Pearson"), not the tool's."""
+    if " " in text[start:end]:
+        return False
+    after = re.match(r"\s([A-Z][a-z]+)", text[end:])
+    before = re.search(r"(?<![.!?:\"]\s)(?<!^)\b([A-Z][a-z]+)\s$", text[:start])
+    return bool(after and after.group(1).lower() not in _CALENDAR_WORDS) or \
+        bool(before and before.group(1).lower() not in ("the", "a", "an", "by", "in", "on", "and", "with"))
 
 
 def _known_tool(tool) -> tuple[str, dict]:
@@ -675,8 +797,8 @@ def _known_tool(tool) -> tuple[str, dict]:
 def _dates(draft: Draft, body: list[Sentence], background: dict[int, bool], report_date: str | None) -> None:
     stated: list[tuple[str, str]] = []
     for s in body:
-        if background[s.index]:
-            continue
+        if background[s.index] or HISTORY.search(s.text):
+            continue  # earlier events, another incident, a tool's or an actor's own history
         for d in dates_in(s.text):
             if not report_date or d[:len(report_date)] <= report_date:
                 stated.append((d, s.text))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from graph.model import normalise_name
 
@@ -139,7 +140,7 @@ def find_names(sentence: str, table: dict[str, list[Known]], gazetteer: Gazettee
         for n in range(min(MAX_TOKENS, len(words) - i), 0, -1):
             start, end = words[i][1], words[i + n - 1][2]
             text = sentence[start:end]
-            key = normalise_name(text)
+            key = _normalised(text)
             if key in table and _spelt_as_name(text, key, i == 0, n, sentence, start, end, gazetteer, software):
                 hit = Match(text, start, end, tuple(table[key]))
                 i += n
@@ -149,6 +150,11 @@ def find_names(sentence: str, table: dict[str, list[Known]], gazetteer: Gazettee
         else:
             i += 1
     return found
+
+
+# A sentence's spans are looked up in several tables (tools, actors) and by several readers: one
+# normalisation per distinct span.
+_normalised = lru_cache(maxsize=1 << 17)(normalise_name)
 
 
 def _spelt_as_name(text: str, key: str, first: bool, n: int, sentence: str, start: int, end: int,

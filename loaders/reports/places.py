@@ -76,13 +76,51 @@ SECTORS: list[tuple[re.Pattern, str]] = [(re.compile(p, re.I), name) for p, name
 
 # A word that introduces an organisation name right after it ("company AstraZeneca").
 _ORG_NOUN = r"(?:company|firm|maker|manufacturer|developer|giant|conglomerate|corporation|bank|provider|operator|agency|ministry|university|hospital|institute|contractor|organi[sz]ation|group|outlet|studio|exchange|lab|laboratory)"
-_NAME = r"((?:[A-Z][\w&'.-]*[\w&]|[A-Z])(?:\s+(?:[A-Z][\w&'.-]*[\w&]|of|and|&)){0,4})"
+_NAME = r"((?:[A-Z](?:\.[A-Z])+\.|[A-Z][\w&'.-]*[\w&]|[A-Z])(?:\s+(?:[A-Z][\w&'.-]*[\w&]|of|and|&)){0,4})"
 ORG_PATTERNS = [
-    re.compile(_ORG_NOUN + r"\s+" + _NAME),
-    re.compile(_NAME + r"(?:'s)?\s+(?:employees|staff|workers|personnel|researchers|scientists|executives|systems|networks?|servers?)\b"),
+    re.compile(_ORG_NOUN + r",?\s+" + _NAME),
+    re.compile(_NAME + r"(?:'s)?\s+(?:employees|staff|workers|personnel|scientists|executives)\b"),
+    re.compile(_NAME + r"['\u2019]s\s+(?:\w+\s+)?(?:systems|networks?|servers?|computers|data|email|accounts|customers)\b"),
     re.compile(r"(?:targeted|breached|hacked|attacked|compromised|infiltrated|penetrated|break into|hack into|hacked into|broke into|targeting|infiltrate|breach)\s+(?:the\s+)?(?:systems\s+of\s+|networks?\s+of\s+)?" + _NAME),
     re.compile(_NAME + r",\s+(?:a|an|the)\s+(?:[\w-]+\s+){0,3}" + _ORG_NOUN + r"\b"),
 ]
+# Organisations named as hit: "the breach of the Office of Personnel Management", "the Sony hack",
+# "X confirmed that it was compromised", "A, B and C are among the companies whose networks were
+# breached", "stolen from the Ronin network".
+VICTIM_PATTERNS = [
+    re.compile(r"\b(?:breach|hack|hacking|attack|attacks|theft|intrusion|intrusions|compromise|heist|cyberattack|"
+               r"cyber-attack|infiltration)\s+(?:of|on|at|against|into)\s+(?:the\s+)?" + _NAME),
+    re.compile(_NAME + r"\s+(?:was|were|had been|has been|have been)\s+(?:\w+ly\s+)?(?:hacked|breached|compromised|"
+               r"attacked|targeted|hit|infiltrated|penetrated|affected)\b"),
+    re.compile(_NAME + r"\s+(?:confirmed|said|acknowledged|admitted|disclosed|reported)\s+(?:that\s+)?(?:it|its \w+)\s+"
+               r"(?:was|were|had been|has been)\s+(?:\w+\s+)?(?:hacked|breached|compromised|attacked|targeted|hit|affected)\b"),
+    re.compile(r"(?<![\w-])" + _NAME + r"\s+(?i:hack|breach|data breach|heist|intrusion|cyberattack)\b"),
+    re.compile(r"\b(?:stole|stolen|steal|stealing|theft|thefts|heist|drained|siphoned)\b[^.;]{0,80}?\bfrom\s+(?:the\s+)?" + _NAME),
+]
+_LIST_OF_VICTIMS = re.compile(
+    r"((?:[A-Z][\w&'.-]*(?:\s+[A-Z][\w&'.-]*){0,3})(?:,\s+(?:[A-Z][\w&'.-]*(?:\s+[A-Z][\w&'.-]*){0,3}))*,?\s+and\s+"
+    r"(?:[A-Z][\w&'.-]*(?:\s+[A-Z][\w&'.-]*){0,3}))\s+(?:are|were|is|was)\s+among\s+(?:the\s+)?(?:[\w-]+\s+){0,3}"
+    r"(?:compan(?:y|ies)|firms?|organi[sz]ations?|victims?|targets?|providers?|operators?|banks?|agencies)\b")
+# A name followed by these is a product or a team, not the organisation hit.
+_PRODUCT_AFTER = re.compile(r"^\s*(?:Server|servers?|software|products?|platforms?|cloud|deployments?|customers|users|"
+                            r"systems?|hosts?|machines?|devices?|endpoints?|environments?|accounts?|instances?|"
+                            r"installations?|versions?|applications?|apps?|credentials?|process(?:es)?|memory|"
+                            r"vulnerabilit(?:y|ies)|flaws?|bugs?|exploits?|files?|services?|"
+                            r"researchers|experts|analysts|Threat|said|told|reported)\b", re.I)
+# Platforms and products that texts name as what was attacked ("targeting Windows", "compromised
+# Active Directory"): never the victim organisation.
+PRODUCTS = frozenset(n.lower() for n in (
+    "Windows", "Linux", "macOS", "iOS", "Android", "Azure", "Azure AD", "Entra ID", "Active Directory", "Office",
+    "Office 365", "Microsoft 365", "Exchange", "Exchange Server", "Exchange Online", "SharePoint", "Outlook",
+    "OneDrive", "Teams", "Chrome", "Firefox", "Edge", "Safari", "WordPress", "Drupal", "Joomla", "VMware", "ESXi",
+    "vCenter", "Citrix", "NetScaler", "Pulse Secure", "Confluence", "Jira", "Jenkins", "GitHub", "GitLab", "Docker",
+    "Kubernetes", "AWS", "Google Cloud", "Google Workspace", "Gmail", "Telegram", "WhatsApp", "LinkedIn",
+    "Facebook", "Twitter", "Dropbox", "MEGA", "Tor", "SSH", "RDP", "VPN", "IP", "DNS", "HTTP", "HTTPS", "SQL",
+    "MS SQL", "MySQL", "PowerShell", "CI", "ATMs", "ATM", "PoS", "Windows Defender", "Azure AD Connect"))
+# One capitalised word that is no name: an adverb, a month, a weekday, a heading word.
+_NOT_ONE_WORD = re.compile(r"^(?:\w+ly|January|February|March|April|May|June|July|August|September|October|November|"
+                           r"December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Use|Name|Attack|Later|"
+                           r"Administrators?|Users?|Victims?|Targets?)$")
 # Capitalised words that start sentences or name generic things, never an organisation.
 NOT_NAMES = frozenset(
     "the a an this that these those it its they their he she we our you i in on at of for and or but "
@@ -121,7 +159,11 @@ def country_mentions(sentence: str, capitals: bool = False) -> list[Mention]:
                                                          for t in span):
                 continue
             text = sentence[span[0][1]:span[-1][2]]
+            text = re.sub(r"['\u2019]s?$", "", text)  # a possessive: "Ukraine's", "Kremlin's"
             hit = _resolve(text.rstrip("."), capitals) or (_resolve(text, capitals) if text.endswith(".") else None)
+            possessive = text != sentence[span[0][1]:span[-1][2]]
+            if hit and hit[1] == "name" and not possessive and _in_personal_name(sentence, tokens, i, i + n):
+                hit = None  # "Jordan" of "Michael Jordan", "Georgia" of "Georgia Smith"
             if hit:
                 code, form, text = hit
                 found.append(Mention(code, text, span[0][1], span[0][1] + len(text), form))
@@ -130,6 +172,30 @@ def country_mentions(sentence: str, capitals: bool = False) -> list[Mention]:
         else:
             i += 1
     return found
+
+
+def _in_personal_name(sentence: str, tokens: list, i: int, j: int) -> bool:
+    """A one-word country name between a given name and a surname's place: the capitalised word
+    right before it (not at a sentence start, not a function word) or a capitalised lower-case
+    word right after it that is no government or organisation word."""
+    if j - i != 1:
+        return False
+    prev = tokens[i - 1] if i > 0 else None
+    nxt = tokens[j] if j < len(tokens) else None
+    if prev and prev[0][:1].isupper() and prev[0][1:].islower() and prev[0].lower() not in _FUNCTION \
+            and sentence[prev[2]:tokens[i][1]] == " " and i - 1 > 0 and not re.search(r"[.!?\"]\s*$", sentence[:prev[1]]):
+        return True
+    return bool(nxt and nxt[0][:1].isupper() and nxt[0][1:].islower() and sentence[tokens[i][2]:nxt[1]] == " "
+                and nxt[0].lower() not in _FUNCTION and not _ORG_WORD.match(nxt[0])
+                and not _resolve(nxt[0], False))
+
+
+_FUNCTION = frozenset("the a an in on at of for and or but by to from with as is was are were it its this that "
+                      "north south east west new".split())
+_ORG_WORD = re.compile(r"(?:Government|Ministry|Embassy|Army|Navy|Police|Bank|Central|National|State|Federal|"
+                       r"Republic|Foreign|Defence|Defense|Security|Intelligence|Cyber|Department|Office|Agency|"
+                       r"Treasury|Parliament|Today|Times|Post|Prime|President|Minister|Secretary|Justice|"
+                       r"Interior|Home|Attorney|Deputy|Director|Chief|Special|Health|Finance|Election|Electoral)\b")
 
 
 @lru_cache(maxsize=65536)
@@ -142,8 +208,8 @@ def _resolve(text: str, capitals: bool) -> tuple[str, str, str] | None:
     letters = text.replace(".", "")
     if letters.isupper() and len(letters) <= 4 and text not in _SHORT_FORMS:
         return None
-    if len(letters) < 2:
-        return None
+    if len(letters) <= 3 and text not in _SHORT_FORMS:
+        return None  # "It", "To", "In", "No", "By", "Ke" (of "Xu Ke") are no country mentions
     code = country_code(text)
     return (code, "name", text) if code else None
 
@@ -164,15 +230,28 @@ def sectors(sentence: str) -> list[tuple[str, str]]:
 
 def organisations(sentence: str) -> list[str]:
     """Organisation names the sentence introduces as such ("company AstraZeneca",
-    "AstraZeneca employees", "hacked into Sony Pictures")."""
+    "AstraZeneca employees", "hacked into Sony Pictures", "the breach of the Office of Personnel
+    Management", "Verizon, AT&T and Lumen are among the companies breached"); not products
+    ("Exchange servers") or teams ("Mandiant researchers")."""
+    spans = [(m.group(1), m.end(1)) for pattern in ORG_PATTERNS + VICTIM_PATTERNS for m in pattern.finditer(sentence)]
+    for m in _LIST_OF_VICTIMS.finditer(sentence):
+        spans.extend((part, len(sentence)) for part in re.split(r",\s+(?:and\s+)?|\s+and\s+", m.group(1)))
     names: list[str] = []
-    for pattern in ORG_PATTERNS:
-        for m in pattern.finditer(sentence):
-            name = _TRIM.sub("", m.group(1)).strip(" .,'")
-            words = name.split()
-            while words and words[0].lower() in NOT_NAMES:
-                words = words[1:]
-            name = " ".join(words)
-            if len(name) >= 2 and name.lower() not in NOT_NAMES and name not in names:
-                names.append(name)
+    for raw, end in spans:
+        if _PRODUCT_AFTER.match(sentence[end:]):
+            continue
+        name = re.sub(r"\s*\([^)]*\)?$", "", _TRIM.sub("", raw).strip(" .,'"))
+        words = name.split()
+        while words and words[0].lower() in NOT_NAMES:
+            words = words[1:]
+        name = " ".join(words)
+        if len(name) < 2:
+            continue
+        whole = [m for m in country_mentions(name + ("." if re.search(r"\b[A-Z]\.[A-Z]$", name) else ""), capitals=True)
+                 if m.start == 0 and m.end >= len(name)]
+        if name.endswith("-based") or _NOT_ONE_WORD.match(name) or name.lower() in PRODUCTS or whole \
+                or (name.split()[0].lower() in PRODUCTS and _PRODUCT_AFTER.match(" " + " ".join(name.split()[1:]))):
+            continue  # "Atlanta-based": where, not who; "Recently", "Later": no name
+        if len(name) >= 2 and name.lower() not in NOT_NAMES and name not in names:
+            names.append(name)
     return names

@@ -21,10 +21,21 @@
     pseudo-report cannot name most of the report's software). `after_cut`: the cases whose
     examples were all created after the cut, which the recogniser never saw.
 
-The last line printed is one JSON object. (b) deletes everything in the database it runs against
-(ATTRIB_TEST_INSTANCE, started if needed and stopped again; see bench_db.py).
+(c) `--news TEXTS_DIR TRUTH.json META.json`: claims, denials, speakers and victims on hand-annotated
+    news texts (the layout of ../shared/data/news-claims-dev/, whose README says how they were
+    annotated). ATT&CK v15.1 and the MISP galaxies (actors and software) are loaded into an empty
+    database, the gazetteer is read from it, and each text is drafted alone through
+    loaders.reports.draft_report with its outlet (`source_arg`) and date, as `attrib extract FILE
+    --source ... --date ... --json` does; the drafts are scored by that set's scorer (`--scorer`,
+    default news-claims-dev/score.py in the shared data, imported from where it lies; `--shared`
+    names that folder when the repository is not next to it, `--file` the bundle). No technique
+    model: the scorer reads no techniques and they change no claim or victim. Instead of (a)/(b).
+
+The last line printed is one JSON object. (b) and (c) delete everything in the database they run
+against (ATTRIB_TEST_INSTANCE, started if needed and stopped again; see bench_db.py).
 
     ATTRIB_TEST_INSTANCE=test python tests/benchmarks/extract.py [--tune] [--no-e2e]
+    ATTRIB_TEST_INSTANCE=test python tests/benchmarks/extract.py --news TEXTS_DIR TRUTH.json META.json [--details]
 """
 from __future__ import annotations
 
@@ -311,13 +322,76 @@ def end_to_end(path: Path, recognizer: tech.TechniqueRecognizer) -> dict:
             "extraction_vs_cited_items": quality}
 
 
+# -- (c) news texts: claims and victims --------------------------------------------------------------------
+GALAXIES = ("misp-galaxy", "misp-galaxy-software")  # folders of the shared data
+
+
+def news(texts: Path, truth: Path, meta_path: Path, scorer: Path, bundle: Path, galaxies: list[Path],
+         details: bool) -> dict:
+    """Draft every annotated text of `truth` alone (its outlet and date from `meta_path`), score the
+    drafts with `scorer` (its report goes to stderr) and return its figures."""
+    import contextlib
+    import importlib.util
+
+    from graph.reads import gazetteer_rows
+    from graph.store.ingest import load_paths
+    from loaders.reports import Gazetteer, draft_report, read_report
+
+    spec = importlib.util.spec_from_file_location("news_score", scorer)
+    score = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(score)
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    names = sorted(n for n in json.loads(truth.read_text(encoding="utf-8")) if (texts / f"{n}.txt").is_file())
+    with benchmark_db() as (db, _settings):
+        log(f"loading {bundle.name} and the MISP galaxies into an empty database ...")
+        attribution.load_fresh(db, bundle)
+        report = load_paths(db, galaxies)
+        if not report.ok:
+            raise SystemExit(f"loading the MISP galaxies failed: {report.refused[0]}")
+        gazetteer = Gazetteer.from_rows(gazetteer_rows(db))
+    with tempfile.TemporaryDirectory(prefix="attrib-news-") as out:
+        started = time.monotonic()
+        for name in names:
+            path = texts / f"{name}.txt"
+            text, text_meta = read_report(str(path))
+            m = meta.get(name, {})
+            draft = draft_report(text, meta=text_meta, gazetteer=gazetteer, source=m.get("source_arg"),
+                                 date=m.get("date"))
+            (Path(out) / f"{name}.json").write_text(json.dumps({"file": str(path), **draft.to_json()}),
+                                                    encoding="utf-8")
+        draft_s = (time.monotonic() - started) / max(len(names), 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            result = score.score(str(texts), str(truth), [out], details=details)
+    return {**result, "draft_s_each": round(draft_s, 3)}
+
+
+NEWS_TARGETS = {"claim_recall_strict": 0.80, "claim_precision_strict": 0.90, "denial_recall_strict": 0.80,
+                "speaker_accuracy": 0.85, "country_recall": 0.80, "country_precision": 0.80, "org_recall": 0.70}
+
+
 # -- main --------------------------------------------------------------------------------------------------
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--file", type=Path, default=ENTERPRISE, help="the Enterprise bundle")
     ap.add_argument("--tune", action="store_true", help="choose C and the threshold on the validation split")
     ap.add_argument("--no-e2e", action="store_true", help="technique recognition only (no database)")
+    ap.add_argument("--news", nargs=3, type=Path, metavar=("TEXTS_DIR", "TRUTH.json", "META.json"),
+                    help="score claims and victims on annotated news texts instead")
+    ap.add_argument("--shared", type=Path, default=DATA.parent, help="--news: the shared data folder (the MISP galaxies)")
+    ap.add_argument("--scorer", type=Path, help="--news: the set's score.py (default: SHARED/news-claims-dev/score.py)")
+    ap.add_argument("--details", action="store_true", help="--news: the scorer lists every error")
     args = ap.parse_args()
+    if args.news:
+        galaxies = [args.shared / g for g in GALAXIES]
+        scorer = args.scorer or args.shared / "news-claims-dev" / "score.py"
+        missing = [p for p in (*args.news, scorer, args.file, *galaxies) if not p.exists()]
+        if missing:
+            log(f"missing {missing[0]}")
+            return 2
+        summary = {"news": news(*args.news, scorer, args.file, galaxies, args.details)}
+        summary["targets_met"] = {f"{k}>={v}": (summary["news"].get(k) or 0) >= v for k, v in NEWS_TARGETS.items()}
+        print(json.dumps(summary))
+        return 0 if all(summary["targets_met"].values()) else 1
     if not args.file.exists():
         log(f"missing {args.file}")
         return 2

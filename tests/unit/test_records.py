@@ -146,6 +146,19 @@ def test_csv_errors_name_the_line(tmp_path):
         parse_file(write(tmp_path, "sources.csv", "name,kind,colour\nx,news,red\n"))
 
 
+def test_a_claim_keeps_likelihood_and_confidence_level_apart(tmp_path):
+    """ICD 203: the likelihood term and the confidence level are two optional fields, each checked."""
+    path = write(tmp_path, "claims.csv",
+                 "incident,actor,source,stance,confidence,date,likelihood,confidence_level\n"
+                 "i:1,a:1,s:1,attributes,88,2020-01-01,very likely,moderate\n")
+    claim = next(n for n in parse_file(path).nodes if n.label == "Claim")
+    assert (claim.props["likelihood"], claim.props["confidence_level"]) == ("very likely", "moderate")
+    bad = write(tmp_path, "claims.csv", "incident,actor,source,stance,confidence,date,confidence_level\n"
+                                        "i:1,a:1,s:1,attributes,88,2020-01-01,likely\n")
+    with pytest.raises(ValidationError, match="field 'confidence_level'"):
+        parse_file(bad)
+
+
 def test_expand_paths_sorted_and_missing(tmp_path):
     write(tmp_path, "b.yaml", "sources: []\n")
     write(tmp_path, "a.json", "{}")
