@@ -334,7 +334,7 @@ def news(texts: Path, truth: Path, meta_path: Path, scorer: Path, bundle: Path, 
     import importlib.util
 
     from graph.reads import gazetteer_rows
-    from graph.store.ingest import load_paths
+    from app.ingest import load_paths
     from loaders.reports import Gazetteer, draft_report, read_report
 
     spec = importlib.util.spec_from_file_location("news_score", scorer)

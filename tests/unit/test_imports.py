@@ -73,3 +73,16 @@ def test_no_modules_import_each_other():
     cycles = sorted(sorted(c) for c in nx.strongly_connected_components(g) if len(c) > 1)
     assert cycles == [], "modules that import each other (directly or round a cycle): " + \
         "; ".join(" <-> ".join(c) for c in cycles)
+
+
+def test_every_project_module_the_tests_and_benchmarks_import_exists():
+    """Benchmarks are scripts no test runs: a module moved in the layout must not leave them behind."""
+    known = set(modules())
+    missing = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+            missing += [f"{path.relative_to(ROOT)}: {n}" for n in names
+                        if n.split(".")[0] in PACKAGES and n not in known]
+    assert missing == [], "\n".join(missing)
