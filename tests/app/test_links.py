@@ -27,7 +27,10 @@ def test_a_workbench_link_restores_incident_blind_date_and_hypothesis(seeded, ap
     assert "blind" not in at.query_params and at.query_params["as_of"] == "2018"
     at.selectbox(key="wb_incident").set_value("seed:astrazeneca-2020").run()
     assert at.query_params["incident"] == "seed:astrazeneca-2020"
-    assert "hypothesis" not in at.query_params  # a new incident: its own best fit
+    # a new incident: its own date and its own best fit
+    assert at.query_params["as_of"] == "2020-11-01"
+    (why,) = [s for s in at.selectbox if str(s.key).startswith("wb_why_")]
+    assert why.index == 0 and at.query_params["hypothesis"] == why.value
 
 
 def test_the_why_picker_is_new_for_another_incident(seeded, app_env):
