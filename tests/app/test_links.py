@@ -51,3 +51,13 @@ def test_the_blind_verdict_says_what_it_means(seeded, app_env):
     assert all(p.endswith("%") for p in claims["blind probability"] if p)
     shown = texts(at)
     assert "inconsistent: under 10%" in shown and "not that it contradicts the claim" in shown
+
+
+def test_compare_and_explore_write_their_state_into_the_link(seeded, app_env):
+    at = app("views/compare.py")
+    assert at.query_params["actors"] == "attack:G0032,actor:cerium,attack:G0007"
+    at.multiselect(key="compare_actors").set_value(["attack:G0032", "actor:cerium"]).run()
+    assert at.query_params["actors"] == "attack:G0032,actor:cerium"
+    at = app("views/explore.py")
+    at.text_input(key="explore_q").input("ZINC").run()
+    assert at.query_params["q"] == "ZINC"

@@ -47,6 +47,8 @@ if found:
               disabled=found in st.session_state.compare_actors or len(st.session_state.compare_actors) >= 5)
 picked = st.multiselect("Actors (2 to 5)", list(names), max_selections=5,
                         format_func=lambda k: f"{names[k]} ({k})", key="compare_actors")
+if st.query_params.get("actors", "") != ",".join(picked):
+    st.query_params["actors"] = ",".join(picked)  # the comparison is its link
 if len(picked) < 2:
     st.info("Pick at least two actors.")
     st.stop()
