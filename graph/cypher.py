@@ -408,28 +408,11 @@ RETURN a.key AS actor, elementId(x) AS id, x.key AS key, labels(x)[0] AS label,
        [i IN collect(DISTINCT incident) WHERE i IS NOT NULL] AS incidents
 """
 
-# How many actors have each item (directly or through incidents attributed to them).
-APP_ITEM_ACTOR_COUNTS = """
-UNWIND $ids AS id
-MATCH (x) WHERE elementId(x) = id
-CALL (x) {
-  OPTIONAL MATCH (x)<-[:USES|TARGETS]-(a:Actor)
-  RETURN collect(DISTINCT a.key) AS direct
-}
-CALL (x) {
-  OPTIONAL MATCH (x)<-[:USED|TARGETED]-(:Incident)<-[:ABOUT]-(:Claim {stance: 'attributes'})-[:NAMES]->(a:Actor)
-  RETURN collect(DISTINCT a.key) AS via
-}
-RETURN id, direct, via
-"""
-
 APP_ACTOR_NAMES = """
 UNWIND $keys AS k
 MATCH (a:Actor {key: k})
 RETURN a.key AS key, coalesce(a.name, a.key) AS name
 """
-
-APP_COUNT_ACTORS = "MATCH (a:Actor) RETURN count(a) AS n"
 
 APP_TIMELINE_CLAIMS = """
 MATCH (c:Claim)-[:ABOUT]->(i:Incident)

@@ -142,7 +142,7 @@ def load_files(db, paths: list, settings: Settings):
     for r in report.written:
         skipped = "".join(f"; skipped {n} {why}" for why, n in sorted(r.skipped.items()))
         err(f"  {r.file}: created {r.nodes_created} nodes and {r.rels_created} relationships; "
-            f"{r.merged} rows already present{skipped}")
+            f"{r.merged} rows matched what the graph held or this load wrote before{skipped}")
     for e in report.refused:
         err(f"  REFUSED {e}")
     total_nodes = sum(r.nodes_created for r in report.written)

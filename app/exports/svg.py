@@ -14,6 +14,15 @@ from app.exports.style import (CSP, EDGE_COLOR, FONT, STANCE_COLORS, TLP_LEVELS,
 from graph.reads.subgraph import SubNode, Subgraph
 
 
+def _label(x: float, y: float, fs: float, text: str, attrs: str) -> str:
+    """A centred label on a white backing box. The box, not a white stroke around the glyphs: a
+    stroked text is a second copy of it in a PDF's text layer ("UUnited Kingdom nited Kingdom")."""
+    w = 0.62 * fs * len(text) + 4
+    return (f'<rect x="{x - w / 2:.1f}" y="{y - fs * 0.9:.1f}" width="{w:.1f}" height="{fs * 1.2:.1f}" rx="2" '
+            f'fill="#FFFFFF" fill-opacity="0.85"/>'
+            f'<text x="{x:.1f}" y="{y:.1f}" font-size="{fs}" text-anchor="middle" {attrs}>{esc(text)}</text>')
+
+
 def _shape_svg(shape: str, x: float, y: float, r: float, fill: str, stroke: str, sw: float) -> str:
     a = f'fill="{fill}" stroke="{stroke}" stroke-width="{sw}"'
     if shape == "dot":
@@ -130,8 +139,7 @@ def render_svg(sub: Subgraph, title: str | None = None, tlp: str | None = None, 
         w(f'<line x1="{sx:.1f}" y1="{sy:.1f}" x2="{ex:.1f}" y2="{ey:.1f}" stroke="{color}" '
           f'stroke-width="{width_px}" marker-end="url(#arrow{marker})"><title>{esc(e.type)}</title></line>')
         if n <= 60 and math.hypot(ex - sx, ey - sy) > 110:
-            w(f'<text x="{(sx + ex) / 2:.1f}" y="{(sy + ey) / 2 - 3:.1f}" font-size="9" text-anchor="middle" '
-              f'fill="#7B8794" stroke="#FFFFFF" stroke-width="3" paint-order="stroke">{esc(e.type)}</text>')
+            w(_label((sx + ex) / 2, (sy + ey) / 2 - 3, 9, e.type, 'fill="#7B8794"'))
     w('</g><g id="nodes">')
     for node in sorted(sub.nodes, key=lambda x: x.id):
         x, y = at(node.id)
@@ -142,9 +150,7 @@ def render_svg(sub: Subgraph, title: str | None = None, tlp: str | None = None, 
                      2.5 if focus else 1.5))
         fs = label_size(node, sub, n)
         weight = ' font-weight="bold"' if focus or node.label == "Actor" else ""
-        w(f'<text x="{x:.1f}" y="{y + sizes[node.id] + fs + 2:.1f}" font-size="{fs}"{weight} text-anchor="middle" '
-          f'fill="#1B2631" stroke="#FFFFFF" stroke-width="3" paint-order="stroke">'
-          f'{esc(label_text(node, sub))}</text></g>')
+        w(_label(x, y + sizes[node.id] + fs + 2, fs, label_text(node, sub), f'fill="#1B2631"{weight}') + '</g>')
     w('</g>')
     # legend
     lx, ly = width - legend_w - 10, gy0 + 4

@@ -9,6 +9,12 @@ from graph.errors import AttribError
 from graph.dates import normalise_date
 
 FORMAT_HINT = "Type a date as YYYY-MM-DD (or YYYY-MM, YYYY) and press Enter."
+# One rule for partial dates, said where they are used: an as-of date counts to the end of what
+# it names (as `attrib --as-of` does), an incident starts at the beginning of its first-seen period.
+AS_OF_HELP = ("What was known by the end of that day. A year or a month counts to its end (2021 = "
+              "2021-12-31, 2021-03 = 2021-03-31), so everything dated in it is known. Starts at the "
+              "incident's first-seen date; a first seen given as a year or a month starts on its first "
+              "day (2021 = 2021-01-01).")
 
 
 def default_as_of(first_seen: str | None) -> str:
@@ -27,9 +33,16 @@ def check_as_of(text: str, first_seen: str | None) -> tuple[str | None, str | No
         return None, f"'{text}' is not a date. {FORMAT_HINT}"
     start = normalise_date(first_seen)
     if start and as_of < start:
-        return None, (f"This incident was first seen {first_seen}: on {as_of} it was not known yet, so "
+        seen = first_seen if start == first_seen else f"{first_seen} (from {start})"
+        return None, (f"This incident was first seen {seen}: on {as_of} it was not known yet, so "
                       f"nothing about it can be scored. Pick {start} or later.")
     return as_of, None
+
+
+def as_of_reading(text: str, as_of: str) -> str | None:
+    """How a partial date was read ("'2021' counts to its end: 2021-12-31"), None for a full one."""
+    text = (text or "").strip()
+    return None if text == as_of else f"'{text}' counts to its end: as of {as_of}."
 
 
 def not_scored_reason(claim: dict, as_of: str | None) -> str:

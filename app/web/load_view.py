@@ -64,7 +64,7 @@ def run_load(paths: list[Path], names: dict[str, str] | None = None) -> LoadRepo
 def show_report(report: LoadReport, shown, added: dict[str, str]) -> None:
     if report.written:
         rows = [{"file": shown(r.file), "nodes created": r.nodes_created, "relationships created": r.rels_created,
-                 "already present": r.merged,
+                 "matched existing": r.merged,
                  "skipped": "; ".join(f"{n} {why}" for why, n in sorted(r.skipped.items()))}
                 for r in report.written]
         st.success(f"{len(report.written)} file(s) loaded: {sum(r.nodes_created for r in report.written)} nodes "

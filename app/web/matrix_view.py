@@ -103,8 +103,10 @@ def show(m: matrix.TechniqueMatrix, key: str, drawn: matrix.TechniqueMatrix | No
                        key=f"{key}_layer")
 
 
+@st.fragment
 def workbench_matrix(db, incident_key: str, hypotheses: list, as_of: str | None) -> None:
-    """Workbench: the incident's techniques against one of the ranked hypotheses."""
+    """Workbench: the incident's techniques against one of the ranked hypotheses. A fragment:
+    another actor or the "only" toggle reruns this part, not the scores and graph above it."""
     st.subheader("ATT&CK matrix")
     groups = list(hypotheses)
     if not groups:
@@ -117,7 +119,7 @@ def workbench_matrix(db, incident_key: str, hypotheses: list, as_of: str | None)
                      help="Hide the techniques only the actor's profile has (the layer keeps them).")
     actor = groups[pick].actor
     try:
-        m = matrix.incident_vs_actor(db, incident_key, actor.key, as_of=as_of)
+        m = state.incident_matrix(db, incident_key, actor.key, as_of)
     except AttribError as exc:
         state.show_error(exc)
         return

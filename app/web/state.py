@@ -125,6 +125,21 @@ def incident_view(db: GraphDB, incident: str, name: str, as_of: str | None):
     return _incident_view(db, incident, name, as_of, tuple(read_version(db)))
 
 
+@st.cache_resource(ttl=600, max_entries=64, show_spinner=False)
+def _incident_matrix(_db: GraphDB, incident: str, actor: str, as_of: str | None, version: tuple):
+    from graph.analysis import matrix
+
+    return matrix.incident_vs_actor(_db, incident, actor, as_of=as_of)
+
+
+def incident_matrix(db: GraphDB, incident: str, actor: str, as_of: str | None):
+    """The incident's techniques against one actor (graph.analysis.matrix), kept while the graph
+    is unchanged: the "only the incident's techniques" toggle redraws without reading again."""
+    from graph.analysis.evidence import read_version
+
+    return _incident_matrix(db, incident, actor, as_of, tuple(read_version(db)))
+
+
 # -- the engine's cache, built before the first Workbench visit ---------------------------------
 _warming: list[threading.Thread] = []
 
@@ -170,6 +185,7 @@ def clear_caches() -> None:
     _scores.clear()
     _explanation.clear()
     _incident_view.clear()
+    _incident_matrix.clear()
     engine.clear_cache()
 
 

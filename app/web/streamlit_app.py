@@ -17,8 +17,13 @@ PAGES = Path(__file__).resolve().parent / "views"
 st.set_page_config(page_title="attrib: attribution explorer", layout="wide",
                    initial_sidebar_state="expanded")
 
+# The Workbench answers at /workbench (the links the app gives) and at the root: Streamlit serves
+# the default page only at "/" and keeps its url_path from any other page, so the root is a
+# hidden page of its own running the same script.
 pages = [
-    st.Page(str(PAGES / "workbench.py"), title="Workbench", url_path="workbench", default=True),
+    st.Page(str(PAGES / "workbench.py"), title="Workbench", url_path="workbench"),
+    st.Page(str(PAGES / "workbench.py"), title="Workbench", url_path="start", default=True,
+            visibility="hidden"),
     st.Page(str(PAGES / "explore.py"), title="Explore", url_path="explore"),
     st.Page(str(PAGES / "compare.py"), title="Compare actors", url_path="compare"),
     st.Page(str(PAGES / "timeline.py"), title="Timeline", url_path="timeline"),

@@ -321,7 +321,7 @@ class CompareItem:
     category: str
     name: str
     availability: str | None
-    actors_with_item: int            # in the whole graph, directly or via attributed incidents
+    actors_with_item: int            # candidates whose profile holds it (the engine's count)
     weight: float                    # specificity 0..1
     held_by: dict[str, list[str]]    # compared actor key -> incidents it comes from ([] = direct)
 
@@ -337,7 +337,7 @@ class CompareItem:
 class Comparison:
     actors: list[dict]               # key, name, in the order asked
     items: list[CompareItem]
-    n_actors: int                    # actors in the graph (the base of the specificity weights)
+    n_actors: int                    # candidates with a profile (the base of the specificity weights)
 
     def similarity(self) -> list[list[float]]:
         """Pairwise weighted Jaccard: shared weight / union weight (1.0 on the diagonal)."""
@@ -384,13 +384,18 @@ def compare_actors(db: GraphDB, actor_keys: list[str]) -> Comparison:
             continue
         item = by_id.setdefault(r["id"], {"row": r, "held_by": {}})
         item["held_by"].setdefault(r["actor"], set()).update(r["incidents"])
-    n_actors = db.read(cypher.APP_COUNT_ACTORS)[0]["n"]
-    counts = {c["id"]: len(set(c["direct"]) | set(c["via"]))
-              for c in db.read(cypher.APP_ITEM_ACTOR_COUNTS, {"ids": list(by_id)})}
+    # One count for every page: the engine's candidates with a profile (groups and persons with
+    # evidence; a state counts through the groups it sponsors), as the Workbench's "in 3 of N
+    # actors' profiles" says.
+    from graph.analysis import engine
+
+    snap = engine.snapshot(db)
+    stats = snap.stats(snap.profiles())
+    n_actors = stats.n
     items = []
     for iid, entry in by_id.items():
         r = entry["row"]
-        df = counts.get(iid, len(entry["held_by"]))
+        df = stats.df.get(r["key"], 0)
         items.append(CompareItem(
             id=iid, key=r["key"], label=r["label"], category=CATEGORIES[r["label"]], name=_item_name(r),
             availability=r.get("availability"), actors_with_item=df,

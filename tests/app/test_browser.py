@@ -126,3 +126,46 @@ def test_draft_from_a_report_paste_review_load_open_workbench(app_url, page):
     body = page.inner_text("body")
     assert "Reuters" in body and "North Korea" in body and "Traceback" not in body
     assert page.recorder.outside() == [], page.recorder.outside()
+
+
+def _why_label(db, incident: str, rank: int) -> str:
+    from graph.analysis import engine, scoring
+
+    h = engine.hypotheses(db, incident, blind=True, top=10).hypotheses[rank - 1]
+    return f"#{h.rank} {h.actor.name} (score {h.score:+.2f}, {scoring.percent(h.probability)}, {h.verdict})"
+
+
+def test_a_workbench_link_survives_a_reload_and_another_browser(app_url, page, browser, session_db):
+    """Issue 27: /workbench?incident= opened "Page not found"; blind mode and the hypothesis were
+    not in the link; after another incident the why picker still read the old one's numbers."""
+    import re
+
+    from tests.app.test_browser_truth import choose, combo
+
+    page.goto(app_url + "workbench?incident=seed:wannacry-2017&blind=1")
+    settle(page)
+    assert "Page not found" not in page.inner_text("body")
+    assert combo(page, "Incident").input_value().startswith("WannaCry")
+    assert page.get_by_role("switch", name="Blind mode").is_checked()
+    assert combo(page, "Hypothesis").input_value() == _why_label(session_db, "seed:wannacry-2017", 1)
+    choose(page, "Hypothesis", re.compile(r"^#2 "))
+    page.wait_for_url(re.compile(r"hypothesis="), timeout=10000)
+    second = combo(page, "Hypothesis").input_value()
+    assert second == _why_label(session_db, "seed:wannacry-2017", 2)
+    link = page.url
+    page.reload()
+    settle(page)
+    assert combo(page, "Hypothesis").input_value() == second and "blind=1" in page.url
+    other = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        pg = other.new_page()
+        pg.goto(link)
+        settle(pg)
+        assert combo(pg, "Incident").input_value().startswith("WannaCry")
+        assert pg.get_by_role("switch", name="Blind mode").is_checked()
+        assert combo(pg, "Hypothesis").input_value() == second
+    finally:
+        other.close()
+    choose(page, "Incident", re.compile("AstraZeneca"))
+    shown = combo(page, "Hypothesis").input_value()
+    assert shown == _why_label(session_db, "seed:astrazeneca-2020", int(shown[1:].split()[0])), shown

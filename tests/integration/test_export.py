@@ -81,6 +81,13 @@ def test_pdf(seeded, cli_env, tmp_path):
     image = pdfium.PdfDocument(pdf)[0].render(scale=30 / 72).to_pil().convert("L")
     low, high = image.getextrema()
     assert high - low > 100, (low, high)
+    # The text layer holds each label once, as the SVG does (a white stroke around the glyphs
+    # printed each label twice: "UUnited Kingdom nited Kingdom").
+    layer = pdfium.PdfDocument(pdf)[0].get_textpage().get_text_range()
+    svg = _export(tmp_path, "svg", "--title", "AstraZeneca, Nov 2020").read_text(encoding="utf-8")
+    drawn = " ".join("".join(t.itertext()) for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text"))
+    for label in ("United Kingdom", "North Korea", "Reuters", "AstraZeneca"):
+        assert layer.count(label) == drawn.count(label) > 0, (label, layer.count(label), drawn.count(label))
 
 
 def test_svg(seeded, cli_env, tmp_path):

@@ -129,3 +129,13 @@ def test_directory_order_does_not_matter(db, tmp_path):
     assert [Path(w.file).name for w in report.written] == ["c-sources.yaml", "b-incidents.yaml",
                                                            "a-claims.yaml"]
     assert db.read("MATCH (:Claim)-[:ABOUT]->(i:Incident) RETURN i.key AS k") == [{"k": "i:1"}]
+
+
+def test_a_first_load_on_an_empty_graph_words_its_matches_truthfully(db, cli_env, capsys):
+    """Issue 27: a first seed load said "60 rows already present" of rows that matched what
+    earlier files of the same load had written."""
+    capsys.readouterr()
+    assert main(["load", str(SEED_DIR)]) == 0
+    err = capsys.readouterr().err
+    assert "already present" not in err
+    assert "rows matched what the graph held or this load wrote before" in err

@@ -89,3 +89,53 @@ def test_declutter_leaves_no_two_label_boxes_overlapping():
         for b in ids[n + 1:]:
             (bx, by), (bw, bh) = moved[b], boxes[b][2:]
             assert abs(ax - bx) >= (aw + bw) / 2 - 1e-6 or abs(ay - by) >= (ah + bh) / 2 - 1e-6, (a, b)
+
+
+def test_a_denial_lists_its_points_with_the_sign_they_have_for_the_claim():
+    """Issue 27: the engine signs weights for the actor's involvement; under "Weakens" a denial
+    showed "(weight +0.73)" for the evidence that the actor did it."""
+    involvement = Point("blind-rank", "the evidence alone ranks Lazarus Group #1 of 8", 0.73)
+    assert point_text(involvement, "denies").endswith("(weight -0.73)")
+    assert point_text(involvement, "disputes").endswith("(weight -0.73)")
+    assert point_text(involvement, "attributes").endswith("(weight +0.73)")
+    assert point_text(Point("denial", "the government denies it", -0.48), "attributes").endswith("(weight -0.48)")
+
+
+def test_no_cell_shows_minus_zero():
+    from types import SimpleNamespace
+
+    from graph.analysis.scoring import Actor
+
+    import pandas as pd
+
+    from app.web.workbench_view import ach_frame, ach_styler, contribution_rows, hypothesis_rows, signed
+    from graph.analysis.scoring import Contribution
+
+    assert [signed(v) for v in (-0.001, 0.0, 0.004, -0.73, 0.5)] == ["0.00", "0.00", "0.00", "-0.73", "+0.50"]
+    actor = Actor(key="a", name="A")
+    hyp = SimpleNamespace(actor=actor, rank=1, score=-0.001, probability=0.2, verdict="weak",
+                          items=[Contribution("technique", "T1", "T1", 0.5, -0.0004, False, "")])
+    ach = SimpleNamespace(hypotheses=[hyp], rows=[{"name": "T1", "kind": "technique", "weight": 0.5,
+                                                   "diagnosticity": 0.0, "cells": [
+                                                       {"value": -0.001, "assessment": "neutral"},
+                                                       {"value": 0.0, "assessment": "neutral"}]}])
+    html = ach_styler(ach_frame(ach), ach).to_html()
+    assert "-0.00" not in html and "0.00" in html
+    # the numeric columns: "%+.2f" / "%+.3f" of what the table holds
+    unknown = SimpleNamespace(best_named=-0.001, probability=0.8, verdict="strong")
+    rows = hypothesis_rows(SimpleNamespace(hypotheses=[hyp], unknown=unknown))
+    assert "%+.2f" % rows[0]["score"] == "+0.00"
+    assert "%+.3f" % contribution_rows(hyp)[0]["contribution"] == "+0.000"
+    assert pd.notna(rows[0]["score"])
+
+
+def test_partial_dates_are_read_one_way_and_said():
+    """Issue 27: as-of "2021" means 2021-12-31 and a first seen "2021" starts on 2021-01-01:
+    the page says both where they apply."""
+    from app.web.asof import AS_OF_HELP, as_of_reading
+
+    assert as_of_reading("2021", "2021-12-31") == "'2021' counts to its end: as of 2021-12-31."
+    assert as_of_reading("2021-03-04", "2021-03-04") is None
+    assert "2021 = 2021-12-31" in AS_OF_HELP and "2021 = 2021-01-01" in AS_OF_HELP
+    _, error = check_as_of("2020-06", "2020-11")
+    assert "first seen 2020-11 (from 2020-11-01)" in error

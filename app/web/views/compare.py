@@ -47,6 +47,8 @@ if found:
               disabled=found in st.session_state.compare_actors or len(st.session_state.compare_actors) >= 5)
 picked = st.multiselect("Actors (2 to 5)", list(names), max_selections=5,
                         format_func=lambda k: f"{names[k]} ({k})", key="compare_actors")
+if st.query_params.get("actors", "") != ",".join(picked):
+    st.query_params["actors"] = ",".join(picked)  # the comparison is its link
 if len(picked) < 2:
     st.info("Pick at least two actors.")
     st.stop()
@@ -63,7 +65,9 @@ if len(set(label.values())) < len(label):  # two actors with one name: tell them
     for a in cmp.actors:
         a["name"] = label[a["key"]]
 order = [a["name"] for a in cmp.actors]
-st.caption(f"Specificity is computed against the {cmp.n_actors} actors in the graph.")
+st.caption(f"Specificity is computed against the {cmp.n_actors} actors with a profile (groups and persons "
+           "with any evidence; a state counts through the groups it sponsors), the count the Workbench's "
+           "\"in N of M actors' profiles\" uses.")
 
 h1, h2 = st.columns(2)
 sim = cmp.similarity()
@@ -95,7 +99,7 @@ def item_rows(items: list[explore.CompareItem]) -> pd.DataFrame:
     out = []
     for i in items:
         row = {"item": i.name, "category": i.category, "kind": i.label, "weight": i.weight,
-               "actors in graph with it": i.actors_with_item, "availability": i.availability or ""}
+               "actors with it": i.actors_with_item, "availability": i.availability or ""}
         for k in picked:
             via = i.held_by.get(k)
             row[label[k]] = "" if via is None else ("recorded" if not via else "via " + "; ".join(via))
@@ -107,8 +111,8 @@ def item_rows(items: list[explore.CompareItem]) -> pd.DataFrame:
 ITEM_COLUMNS = {"item": st.column_config.TextColumn(width=230), "category": st.column_config.TextColumn(width=85),
                 "kind": st.column_config.TextColumn(width=90),
                 "weight": st.column_config.NumberColumn(width=65, format="%.2f"),
-                "actors in graph with it": st.column_config.NumberColumn(
-                    "actors with it", width=95, help="actors in the whole graph that have it"),
+                "actors with it": st.column_config.NumberColumn(
+                    "actors with it", width=95, help="actors with a profile (as the Workbench counts them) whose profile holds it"),
                 "availability": st.column_config.TextColumn(width=85)}
 
 
@@ -143,7 +147,7 @@ for tab, k in zip(tabs, picked):
     own = in_cat(cmp.distinctive(k))
     with tab:
         if own:
-            st.dataframe(item_rows(own)[["item", "category", "kind", "weight", "actors in graph with it",
+            st.dataframe(item_rows(own)[["item", "category", "kind", "weight", "actors with it",
                                          "availability", label[k]]],
                          hide_index=True, width="stretch", height=min(420, 40 + 35 * len(own)),
                          column_config=item_config([label[k]]))

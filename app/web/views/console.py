@@ -47,6 +47,8 @@ if st.button("Run", type="primary", key="console_run"):
         state.show_error(exc)
 
 kept = st.session_state.get("console_result")
+if kept and kept[1] != choice:  # another saved query picked: the result on screen is not its own
+    st.session_state.console_result = kept = None
 if kept:
     result, ran, ran_subject = kept
     for notice in result.notices:

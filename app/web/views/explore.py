@@ -28,6 +28,8 @@ c1, c2 = st.columns([3, 1])
 if "explore_q" not in ss and st.query_params.get("q"):
     ss.explore_q = st.query_params.get("q")  # links like /explore?q=ZINC
 query = c1.text_input("Search", key="explore_q", placeholder="e.g. Lazarus, ZINC, G0032, T1566.003, AstraZeneca")
+if st.query_params.get("q", "") != query:
+    st.query_params["q"] = query  # the search is its link
 only = c2.multiselect("Only labels", [lab for lab in LABELS if lab != "Alias"], key="explore_only")
 hits = explore.search(db, query, labels=only or None, limit=25) if query else []
 if query and not hits:

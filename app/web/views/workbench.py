@@ -6,11 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from app.web import state
-from app.web.asof import check_as_of, default_as_of
+from app.web.asof import AS_OF_HELP, as_of_reading, check_as_of, default_as_of
 from app.web.export_widget import export_panel
 from app.web.matrix_view import workbench_matrix
-from app.web.workbench_view import (ach_frame, ach_styler, claim_rows, contribution_rows, hypothesis_rows,
-                                point_text, SCORE_HELP)
+from app.web.workbench_view import (ach_frame, ach_styler, BLIND_VERDICT_HELP, claim_rows, contribution_rows,
+                                    hypothesis_rows, point_text, SCORE_HELP, VERDICT_RANGES)
 from graph.analysis import scoring
 from graph.errors import AttribError
 from graph.reads import explore
@@ -35,12 +35,18 @@ c1, c2, c3 = st.columns([4, 1, 2])
 key = c1.selectbox("Incident", keys, index=keys.index(default), key="wb_incident",
                    format_func=lambda k: f"{by_key[k]['name']} · {by_key[k]['first_seen'] or 'undated'} · "
                                          f"{by_key[k]['claims']} claim(s) · {k}")
-if st.query_params.get("incident") != key:
-    st.query_params["incident"] = key
-blind = c2.toggle("Blind mode", key="wb_blind",
+# The view is its link: ?incident=KEY&blind=1&as_of=DATE&hypothesis=ACTOR (a link opened in
+# another browser shows the same); another incident drops the date and the hypothesis.
+link = st.query_params
+if link.get("incident") != key:
+    if "incident" in link:
+        for name in ("as_of", "hypothesis"):
+            link.pop(name, None)
+    link["incident"] = key
+blind = c2.toggle("Blind mode", key="wb_blind", value=link.get("blind") == "1",
                   help="Rank actors ignoring every claim about this incident: who does the evidence "
                        "alone point to?")
-use_asof = c3.toggle("As of a date", key="wb_use_asof",
+use_asof = c3.toggle("As of a date", key="wb_use_asof", value="as_of" in link,
                      help="Use only what was known by that date (claims, attributions and profiles dated "
                           "later are left out).")
 inc = by_key[key]
@@ -48,12 +54,21 @@ as_of = asof_error = None
 if use_asof:
     # a text box applies on Enter (a date picker only on blur); one per incident, so each starts
     # at its own first-seen date
-    typed = c3.text_input("As of (YYYY-MM-DD, Enter applies)", value=default_as_of(inc["first_seen"]),
-                          key=f"wb_asof_{key}", help="Starts at the incident's first-seen date: what was "
-                                                     "known when it began.")
+    typed = c3.text_input("As of (YYYY-MM-DD, Enter applies)", key=f"wb_asof_{key}",
+                          value=link.get("as_of") or default_as_of(inc["first_seen"]),
+                          help=AS_OF_HELP)
     as_of, asof_error = check_as_of(typed, inc["first_seen"])
     if asof_error:
         c3.error(state.plain(asof_error))
+    elif as_of_reading(typed, as_of):
+        c3.caption(state.plain(as_of_reading(typed, as_of)))
+    link["as_of"] = typed.strip()
+else:
+    link.pop("as_of", None)
+if blind:
+    link["blind"] = "1"
+else:
+    link.pop("blind", None)
 
 claims_box = st.container()
 left, right = st.columns([6, 5])
@@ -88,10 +103,13 @@ with claims_box:
     rows = claim_rows(claims, explanation)
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                     column_config={"confidence": st.column_config.NumberColumn(format="%d%%")})
+                     column_config={"confidence": st.column_config.NumberColumn(format="%d%%"),
+                                    "blind verdict": st.column_config.TextColumn(help=BLIND_VERDICT_HELP)})
         st.caption("Blind rank and verdict: where the named actor (for a state: its best-placed sponsored "
-                   "group) stands on the evidence alone, with every claim about this incident ignored. "
-                   "Open a claim for what supports and what weakens it.")
+                   "group) stands on the evidence alone, with every claim about this incident ignored. The verdict "
+                   "grades that probability only (" + VERDICT_RANGES + "): a low one says the evidence does "
+                   "not single the actor out, not that it contradicts the claim. Open a claim for what "
+                   "supports and what weakens it.")
         assessments = {a.claim.key: a for a in (explanation.assessments if explanation else [])}
         for c in claims:
             with st.expander(state.plain(f"{c['source']} {c['stance']} {c['actor']} ({c['date']})")):
@@ -104,12 +122,12 @@ with claims_box:
                 s1, s2 = st.columns(2)
                 s1.markdown("**Supports the claim**")
                 for p in a.supports or []:
-                    s1.markdown("- " + state.plain(point_text(p)))
+                    s1.markdown("- " + state.plain(point_text(p, c["stance"])))
                 if not a.supports:
                     s1.write("Nothing.")
                 s2.markdown("**Weakens the claim**")
                 for p in a.weakens or []:
-                    s2.markdown("- " + state.plain(point_text(p)))
+                    s2.markdown("- " + state.plain(point_text(p, c["stance"])))
                 if not a.weakens:
                     s2.write("Nothing.")
     else:
@@ -153,13 +171,19 @@ if hyps is not None:
     @st.fragment
     def why_this_score(ranked) -> None:
         """Picking another hypothesis reruns only this part of the page."""
-        # actor keys as options, not positions: after a blind toggle or another incident the box
-        # shows the hypothesis whose numbers the table below holds
+        # one picker per incident, blind mode and date: a picker kept across them kept the label
+        # the browser drew for the last incident ("#2 Magic Hound (score +0.11 ...)") over the new
+        # numbers; the pick is in the link (?hypothesis=KEY)
         by_key = {h.actor.key: h for h in ranked}
-        pick = st.selectbox("Hypothesis", list(by_key), key="wb_why",
+        options = list(by_key)
+        linked = st.query_params.get("hypothesis")
+        pick = st.selectbox("Hypothesis", options, key=f"wb_why_{key}_{blind}_{as_of}",
+                            index=options.index(linked) if linked in by_key else 0,
                             format_func=lambda k: f"#{by_key[k].rank} {by_key[k].actor.name} "
                                                   f"(score {by_key[k].score:+.2f}, "
                                                   f"{scoring.percent(by_key[k].probability)}, {by_key[k].verdict})")
+        if st.query_params.get("hypothesis") != pick:
+            st.query_params["hypothesis"] = pick
         h = by_key[pick]
         items = contribution_rows(h)
         st.dataframe(pd.DataFrame(items), hide_index=True, width="stretch",
