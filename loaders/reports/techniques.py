@@ -31,6 +31,7 @@ import os
 import pickle
 import re
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -50,7 +51,7 @@ from loaders.stix import ACTOR_TYPES, SOFTWARE_TYPES, _BundleReader, is_stix_bun
 attack_id_of = _BundleReader._attack_id  # the STIX loader's reading of an object's ATT&CK ID
 
 # Bump when features, training data or the pickled layout change: cached models are rebuilt.
-MODEL_VERSION = 7
+MODEL_VERSION = 8
 # What a masked group, software or campaign name becomes, in training and in pseudo-reports.
 MASK = "[PLACEHOLDER]"
 NAME_SCORE = 0.9
@@ -427,34 +428,57 @@ def bundle_hash(bundle: Path) -> str:
     return digest.hexdigest()[:20]
 
 
-def model_path(bundle: Path, cache_dir: Path) -> Path:
-    return cache_dir / "models" / f"techniques-v{MODEL_VERSION}-{bundle_hash(bundle)}.pickle"
+def model_path(bundle: Path, cache_dir: Path, corpora: list[Path] | None = None) -> Path:
+    """The cached model of `bundle` and the annotated corpus files `corpora` (none: ATT&CK alone)."""
+    from loaders.reports.ttp_corpora import corpora_hash
+
+    learnt = corpora_hash(corpora) if corpora else "attack"
+    return cache_dir / "models" / f"techniques-v{MODEL_VERSION}-{bundle_hash(bundle)}-{learnt}.pickle"
 
 
-def recognizer_for(bundle: Path, cache_dir: Path,
-                   progress: Callable[[str], None] | None = None) -> TechniqueRecognizer:
-    """The recogniser trained on `bundle`, from `cache_dir/models/` if built before, else built now.
+_FOUND = object()  # recognizer_for's default: the corpora `ttp_corpora.corpora_dir` finds
+
+
+def recognizer_for(bundle: Path, cache_dir: Path, progress: Callable[[str], None] | None = None,
+                   reports: Path | None | object = _FOUND):
+    """The recogniser (`report_model.ReportRecognizer`) learnt from `bundle` and the annotated
+    report corpora in the folder `reports` (default: `ttp_corpora.corpora_dir()`, i.e.
+    $ATTRIB_TTP_REPORTS or ../shared/data/ttp-reports beside the checkout; None: ATT&CK alone), from
+    `cache_dir/models/` if built before, else built now (with `progress` messages).
 
     `cache_dir` is the project cache (`settings.cache_dir`, i.e. $ATTRIB_HOME/cache).
     """
+    from loaders.reports import report_model, ttp_corpora
+
     say = progress or (lambda _message: None)
-    path = model_path(Path(bundle), Path(cache_dir))
+    folder = ttp_corpora.corpora_dir() if reports is _FOUND else reports
+    files = ttp_corpora.corpus_files(Path(folder)) if folder is not None else []
+    path = model_path(Path(bundle), Path(cache_dir), files)
     if path.exists():
         try:
             with open(path, "rb") as f:
                 cached = pickle.load(f)  # our own cache file, written below
-            if isinstance(cached, TechniqueRecognizer):
+            if isinstance(cached, report_model.ReportRecognizer):
                 return cached
         except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError) as exc:
             say(f"rebuilding the technique model: the cached one is unreadable ({exc})")
-    say(f"learning ATT&CK techniques from {Path(bundle).name} (once per bundle)")
+    started = time.monotonic()
+    say(f"learning ATT&CK techniques from {Path(bundle).name} (once per bundle and corpora)")
     corpus = read_corpus(Path(bundle))
     texts, labels, groups = training_set(corpus)
     try:
-        recognizer = TechniqueRecognizer().fit(texts, labels, groups, names=corpus.techniques, progress=say)
+        sentence_model = TechniqueRecognizer().fit(texts, labels, groups, names=corpus.techniques, progress=say)
     except ValueError as exc:
         raise ValidationError(bundle, f"cannot learn techniques from this bundle: {exc}",
                               hint="use a full ATT&CK bundle such as enterprise-attack.json") from exc
+    recognizer = report_model.ReportRecognizer(sentence_model)
+    reports_read = [r for f in files for r in ttp_corpora.read_reports(f)]
+    if reports_read:
+        say(f"learning from {len(reports_read)} annotated reports in {folder}")
+        recognizer.fit(reports_read, progress=say)
+    else:
+        say(f"no annotated report corpora ({ttp_corpora.ENV} unset, no {ttp_corpora.DEFAULT}): "
+            "techniques are learnt from ATT&CK alone, decided on each report's behaviour sentences")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-", suffix=".pickle")
     try:
@@ -464,11 +488,11 @@ def recognizer_for(bundle: Path, cache_dir: Path,
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    # a model of an older MODEL_VERSION for the same bundle will never be read again (~100 MB each)
-    for stale in path.parent.glob(f"techniques-v*-{path.stem.rsplit('-', 1)[1]}.pickle"):
-        if stale != path:
+    # models of older versions of the same bundle will never be read again (~100 MB each)
+    for stale in path.parent.glob(f"techniques-v*-{bundle_hash(Path(bundle))}*.pickle"):
+        if not stale.name.startswith(f"techniques-v{MODEL_VERSION}-"):
             stale.unlink(missing_ok=True)
-    say(f"model cached in {path}")
+    say(f"model built in {time.monotonic() - started:.0f} s ({recognizer.trained_on}), cached in {path}")
     return recognizer
 
 
