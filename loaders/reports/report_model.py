@@ -24,6 +24,7 @@ outside IOC runs and rules), and `trained_on` says so.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -31,7 +32,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion, make_pipeline
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
@@ -116,13 +117,10 @@ class ReportSentenceModel:
         return np.asarray(X @ self.coef_.T) + self.intercept_
 
 
-def vectorizer() -> FeatureUnion:
-    return FeatureUnion([
-        ("words", TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_df=0.5, sublinear_tf=True,
-                                  max_features=30000, dtype=np.float32)),
-        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=3, max_df=0.1,
-                                  sublinear_tf=True, max_features=30000, dtype=np.float32)),
-    ])
+def vectorizer() -> TfidfVectorizer:
+    """B's features: word 1-2-grams (character n-grams, as A has, took 6 times the CPU here)."""
+    return TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_df=0.5, sublinear_tf=True, max_features=30000,
+                           dtype=np.float32)
 
 
 @dataclass
@@ -148,11 +146,12 @@ class ReportRecognizer:
         self.sentence_model = sentence_model
         self.trained_on = trained_on
         self.report_model: ReportSentenceModel | None = None
-        self.vectorizer_: FeatureUnion | None = None
+        self.vectorizer_: TfidfVectorizer | None = None
         self.combiner_ = None
         self.threshold = sentence_model.threshold
         self.prior_: dict[str, float] = {}
         self.validation_: dict = {}
+        self.any_name_: re.Pattern | None = None
 
     # the sentence model's interface, for callers that rank single sentences
     @property
@@ -161,6 +160,12 @@ class ReportRecognizer:
 
     def rank(self, texts: list[str], k: int = 3) -> list[list[tuple[str, float]]]:
         return self.sentence_model.rank(texts, k)
+
+    def _any_name(self) -> re.Pattern:
+        """One regex for every technique name: most sentences name none, and one search says so."""
+        if getattr(self, "any_name_", None) is None:
+            self.any_name_ = re.compile("|".join(f"(?:{p.pattern})" for _, p in self.sentence_model.patterns_), re.I)
+        return self.any_name_
 
     # -- reading ---------------------------------------------------------------------------------
     def read(self, sentences: list[str], a_scores: list[list[tuple[str, float]]] | None = None,
@@ -189,7 +194,7 @@ class ReportRecognizer:
             for found in set(TECHNIQUE_IN_TEXT.findall(s)):
                 if found in model.names_:
                     ids.setdefault(found, []).append(i)
-            if kind is None:
+            if kind is None and self._any_name().search(s):
                 for owners, pattern in model.patterns_:
                     if pattern.search(s):
                         names.setdefault(min(owners, key=lambda t: (-model.counts_.get(t, 0), t)), []).append(i)
@@ -296,6 +301,14 @@ class ReportRecognizer:
         """Learn B and the document decision from annotated `reports` (A is fitted already).
         `a_scores`: A's top-5 per sentence of each report, when already computed."""
         say = progress or (lambda _message: None)
+        fold = report_folds(len(reports))
+        rows = self.learn_sentences(reports, fold, say, a_scores)
+        say("learning the document decision")
+        return self.learn_decision(reports, rows, fold, say)
+
+    def learn_sentences(self, reports: list[Report], fold: np.ndarray, say: Callable[[str], None],
+                        a_scores: list | None = None) -> tuple:
+        """B (cross-fitted by `fold`, then on all `reports`) and the document decision's training rows."""
         spaces = {c: label_space([r for r in reports if r.corpus == c]) for c in {r.corpus for r in reports}}
         corpora = ", ".join(f"{c} ({sum(r.corpus == c for r in reports)} reports)" for c in sorted(spaces))
         self.trained_on = f"ATT&CK and annotated reports: {corpora}"
@@ -309,9 +322,6 @@ class ReportRecognizer:
         say(f"learning report sentences ({len(texts)}, {sum(bool(x) for x in labels)} labelled)")
         self.vectorizer_ = vectorizer()
         X = sparse.csr_matrix(self.vectorizer_.fit_transform(texts))
-        fold = np.arange(len(reports)) % FOLDS
-        rng = np.random.default_rng(0)
-        fold = fold[rng.permutation(len(reports))]
         margins: list = [None] * len(reports)
         for k in range(FOLDS):  # B's margins on each report from a B that did not learn it
             say(f"  report-sentence model, fold {k + 1} of {FOLDS} (by report)")
@@ -322,7 +332,11 @@ class ReportRecognizer:
                 margins[d] = (model.column_, model.margins(X[offsets[d]:offsets[d + 1]]))
         say("  report-sentence model, all reports")
         self.report_model = ReportSentenceModel().fit(X, labels, space_of)
-        say("learning the document decision")
+        return self._training_rows(reports, spaces, fold, a_scores, margins)
+
+    def _training_rows(self, reports, spaces, fold, a_scores, margins) -> tuple:
+        """The document decision's training rows: (report, candidate in its corpus's label space)
+        read with B's held-out margins: features, truth, report, technique."""
         fold_priors = [self._priors([r for d, r in enumerate(reports) if fold[d] != k]) for k in range(FOLDS)]
         feats, ys, docs, techs = [], [], [], []
         for d, r in enumerate(reports):
@@ -335,13 +349,23 @@ class ReportRecognizer:
                 docs.extend([d] * len(ts))
                 techs.extend(ts)
         self.prior_ = self._priors(reports)
-        F, y, docs = np.vstack(feats), np.asarray(ys), np.asarray(docs)
+        if not feats:
+            raise ValueError("the annotated reports give no candidate techniques to learn from")
+        return np.vstack(feats), np.asarray(ys), np.asarray(docs), np.asarray(techs)
+
+    def learn_decision(self, reports: list[Report], rows: tuple, fold: np.ndarray,
+                       say: Callable[[str], None]) -> "ReportRecognizer":
+        """The combiner on all `rows`, its threshold on their held-out folds' scores."""
+        F, y, docs, techs = rows
+        if y.all() or not y.any():
+            raise ValueError("too few annotated reports to learn the document decision")
+        spaces = {c: label_space([r for r in reports if r.corpus == c]) for c in {r.corpus for r in reports}}
         oof = np.zeros(len(y))
         for k in range(FOLDS):
             inside = fold[docs] != k
             oof[~inside] = combiner().fit(F[inside], y[inside]).predict_proba(F[~inside])[:, 1]
         self.combiner_ = combiner().fit(F, y)
-        self.threshold, self.validation_ = choose_threshold(reports, spaces, docs, np.asarray(techs), oof)
+        self.threshold, self.validation_ = choose_threshold(reports, spaces, docs, techs, oof)
         say(f"document threshold {self.threshold:g} (held-out folds of the training reports: "
             f"per-document F1 {self.validation_['f1']})")
         return self
@@ -353,6 +377,11 @@ class ReportRecognizer:
             for t in r.techniques | rolled_up(set(r.techniques)):
                 counts[t] = counts.get(t, 0) + 1
         return {t: float(np.log((c + 1) / (len(reports) + 2))) for t, c in counts.items()}
+
+
+def report_folds(n: int) -> np.ndarray:
+    """FOLDS folds of n reports, the same for the same n."""
+    return (np.arange(n) % FOLDS)[np.random.default_rng(0).permutation(n)]
 
 
 def combiner():

@@ -475,7 +475,11 @@ def recognizer_for(bundle: Path, cache_dir: Path, progress: Callable[[str], None
     reports_read = [r for f in files for r in ttp_corpora.read_reports(f)]
     if reports_read:
         say(f"learning from {len(reports_read)} annotated reports in {folder}")
-        recognizer.fit(reports_read, progress=say)
+        try:
+            recognizer.fit(reports_read, progress=say)
+        except ValueError as exc:
+            raise ValidationError(folder, f"cannot learn techniques from these annotated reports: {exc}",
+                                  hint=f"point {ttp_corpora.ENV} at the TRAM 2 / AnnoCTR corpora") from exc
     else:
         say(f"no annotated report corpora ({ttp_corpora.ENV} unset, no {ttp_corpora.DEFAULT}): "
             "techniques are learnt from ATT&CK alone, decided on each report's behaviour sentences")
