@@ -24,7 +24,6 @@ outside IOC runs and rules), and `trained_on` says so.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -151,7 +150,6 @@ class ReportRecognizer:
         self.threshold = sentence_model.threshold
         self.prior_: dict[str, float] = {}
         self.validation_: dict = {}
-        self.any_name_: re.Pattern | None = None
 
     # the sentence model's interface, for callers that rank single sentences
     @property
@@ -160,12 +158,6 @@ class ReportRecognizer:
 
     def rank(self, texts: list[str], k: int = 3) -> list[list[tuple[str, float]]]:
         return self.sentence_model.rank(texts, k)
-
-    def _any_name(self) -> re.Pattern:
-        """One regex for every technique name: most sentences name none, and one search says so."""
-        if getattr(self, "any_name_", None) is None:
-            self.any_name_ = re.compile("|".join(f"(?:{p.pattern})" for _, p in self.sentence_model.patterns_), re.I)
-        return self.any_name_
 
     # -- reading ---------------------------------------------------------------------------------
     def read(self, sentences: list[str], a_scores: list[list[tuple[str, float]]] | None = None,
@@ -194,7 +186,7 @@ class ReportRecognizer:
             for found in set(TECHNIQUE_IN_TEXT.findall(s)):
                 if found in model.names_:
                     ids.setdefault(found, []).append(i)
-            if kind is None and self._any_name().search(s):
+            if kind is None and model.any_name().search(s):
                 for owners, pattern in model.patterns_:
                     if pattern.search(s):
                         names.setdefault(min(owners, key=lambda t: (-model.counts_.get(t, 0), t)), []).append(i)

@@ -368,6 +368,12 @@ class TechniqueRecognizer:
         scores = scores.reshape(top.shape)
         return [[(str(self.classes_[c]), float(s)) for c, s in zip(row, srow)] for row, srow in zip(top, scores)]
 
+    def any_name(self) -> re.Pattern:
+        """One regex for every technique name: most sentences name none, and one search says so."""
+        if getattr(self, "any_name_", None) is None:
+            self.any_name_ = re.compile("|".join(f"(?:{p.pattern})" for _, p in self.patterns_), re.I)
+        return self.any_name_
+
     def predict(self, sentences: list[str], threshold: float | None = None) -> list[TechniqueHit]:
         """Hits scoring at least `threshold` (default: the estimator's), one per technique (its
         best sentence), best first. A technique a sentence names (by ID or name) is a hit of that
@@ -387,11 +393,12 @@ class TechniqueRecognizer:
             return []
         D = self.decision_function(sentences)
         column = {str(c): i for i, c in enumerate(self.classes_)}
+        any_name = self.any_name()
         for row, sentence in enumerate(sentences):
             for found in TECHNIQUE_IN_TEXT.findall(sentence):
                 if found in self.names_:
                     offer(TechniqueHit(found, self.names_[found], ID_SCORE, sentence, "id"))
-            for owners, pattern in self.patterns_:
+            for owners, pattern in self.patterns_ if any_name.search(sentence) else ():
                 if pattern.search(sentence):
                     # a name several techniques share ("Spearphishing Attachment": T1566.001 and
                     # T1598.002): the one ATT&CK gives most procedure examples, then the model's choice

@@ -531,6 +531,7 @@ def main() -> int:
     ap.add_argument("--reports", nargs="?", const=REPORTS, type=Path, default=None, metavar="FOLDER",
                     help="(c) per-document F1 on the annotated report corpora in FOLDER (default: %(const)s)")
     ap.add_argument("--reports-only", action="store_true", help="(c) alone, without (a) and (b)")
+    ap.add_argument("--no-build", action="store_true", help="(c) without the timed build with the corpora")
     args = ap.parse_args()
     if not args.file.exists():
         log(f"missing {args.file}")
@@ -543,13 +544,14 @@ def main() -> int:
         from graph.settings import load_settings
 
         summary["reports"] = real_reports(args.file, args.reports, load_settings().cache_dir)
-        summary["reports"]["timing"] = document_time(args.file, args.reports)
-        log(f"  {summary['reports']['timing']}")
         r = summary["reports"]
         targets.update({"tram2_f1>=0.67": r["tram2-train"]["model"]["exact"]["f1"] >= 0.67,
-                        "annoctr_f1>=0.63": r["annoctr-train"]["model"]["exact"]["f1"] >= 0.63,
-                        "build_with_corpora<=120s_cpu": r["timing"]["first_build_cpu_s"] <= 120,
-                        "report_20_pages<=3s_cpu": r["timing"]["report_20_pages_cpu_s"] <= 3})
+                        "annoctr_f1>=0.63": r["annoctr-train"]["model"]["exact"]["f1"] >= 0.63})
+        if not args.no_build:
+            r["timing"] = document_time(args.file, args.reports)
+            log(f"  {r['timing']}")
+            targets.update({"build_with_corpora<=120s_cpu": r["timing"]["first_build_cpu_s"] <= 120,
+                            "report_20_pages<=3s_cpu": r["timing"]["report_20_pages_cpu_s"] <= 3})
     summary["targets_met"] = targets
     print(json.dumps(summary))
     return 0 if all(targets.values()) else 1
