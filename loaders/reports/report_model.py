@@ -36,7 +36,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
 from loaders.reports import structure
-from loaders.reports.techniques import ID_SCORE, TECHNIQUE_IN_TEXT, TechniqueHit, TechniqueRecognizer
+from loaders.reports.techniques import ID_SCORE, NAME_SCORE, TECHNIQUE_IN_TEXT, TechniqueHit, TechniqueRecognizer
 from loaders.reports.ttp_corpora import Report, label_space, parent
 
 MIN_SENTENCES = 3
@@ -252,9 +252,11 @@ class ReportRecognizer:
             return {t: ID_SCORE if t in r.ids else float(np.where(behaviour, r.a.get(t, 0), 0).max(initial=0))
                     for t in techniques}
         scores = self.combiner_.predict_proba(self.features(r, techniques))[:, 1]
-        # an ID the report writes (prose, its ATT&CK table, a mitigation citing it) is the report's
-        # own statement: selected, whatever the annotated corpora's tables (often left unlabelled) taught
-        return {t: ID_SCORE if t in r.ids else s for t, s in zip(techniques, scores.tolist())}
+        # an ID the report writes (prose, its ATT&CK table, a mitigation citing it) or a technique's
+        # name in its prose is the report's own statement: selected as the sentence model's
+        # `predict` does, whatever the corpora's tables (often left unlabelled) taught
+        return {t: ID_SCORE if t in r.ids else max(s, NAME_SCORE) if t in r.names else s
+                for t, s in zip(techniques, scores.tolist())}
 
     def predict(self, sentences: list[str], threshold: float | None = None) -> list[TechniqueHit]:
         """The techniques scoring at least `threshold` (default: the decision's), best first, each
@@ -358,7 +360,9 @@ class ReportRecognizer:
         for k in range(FOLDS):
             inside = fold[docs] != k
             oof[~inside] = combiner().fit(F[inside], y[inside]).predict_proba(F[~inside])[:, 1]
-        oof[F[:, FEATURES.index("id_count")] > 0] = ID_SCORE  # as `decide` does
+        named = F[:, FEATURES.index("name")] > 0  # as `decide` does
+        oof[named] = np.maximum(oof[named], NAME_SCORE)
+        oof[F[:, FEATURES.index("id_count")] > 0] = ID_SCORE
         self.combiner_ = combiner().fit(F, y)
         self.threshold, self.validation_ = choose_threshold(reports, spaces, docs, techs, oof)
         say(f"document threshold {self.threshold:g} (held-out folds of the training reports: "
