@@ -255,8 +255,17 @@ class ReportRecognizer:
         # an ID the report writes (prose, its ATT&CK table, a mitigation citing it) or a technique's
         # name in its prose is the report's own statement: selected as the sentence model's
         # `predict` does, whatever the corpora's tables (often left unlabelled) taught
-        return {t: ID_SCORE if t in r.ids else max(s, NAME_SCORE) if t in r.names else s
-                for t, s in zip(techniques, scores.tolist())}
+        decided = {t: ID_SCORE if t in r.ids else max(s, NAME_SCORE) if t in r.names else s
+                   for t, s in zip(techniques, scores.tolist())}
+        # a parent the report is decided to show, refined to the sub-technique the ATT&CK model is
+        # sure of (at its own threshold) in a behaviour sentence: the corpora label few sub-techniques
+        behaviour = np.array([k is None for k in r.kinds], dtype=bool)
+        for t in techniques:
+            p = parent(t)
+            if t != p and decided.get(p, 0) >= self.threshold and t in r.a \
+                    and np.where(behaviour, r.a[t], 0).max() >= self.sentence_model.threshold:
+                decided[t] = max(decided[t], decided[p])
+        return decided
 
     def predict(self, sentences: list[str], threshold: float | None = None) -> list[TechniqueHit]:
         """The techniques scoring at least `threshold` (default: the decision's), best first, each
