@@ -150,7 +150,8 @@ def _graph(settings: Settings, required: bool):
 def _recognizer(args, settings: Settings, held: dict | None):
     """The technique model: --attack, else the one for the ATT&CK bundle the graph holds, else (no
     graph, or one without ATT&CK) the bundle `attrib load attack` downloaded."""
-    from loaders.reports.techniques import find_attack_bundle, recognizer_for
+    from loaders.reports.attack_cache import find_attack_bundle
+    from loaders.reports.model_cache import recognizer_for
 
     if args.attack:
         bundle = Path(args.attack)

@@ -3,7 +3,7 @@
 A load keeps a copy of every ATT&CK bundle it wrote (`keep_attack_bundles`, under
 `$ATTRIB_HOME/cache/attack/loaded/<content hash>-<file name>`); the graph's Technique nodes carry
 the bundle's content hash (`attack_bundle`, loaders/stix.py), so `find_attack_bundle` goes from the
-graph to the file (`recognizer_for` in loaders/reports/techniques.py builds or loads its model).
+graph to the file (`recognizer_for` in loaders/reports/model_cache.py builds or loads its model).
 Light on purpose: `attrib load` calls it without importing the model's libraries.
 """
 from __future__ import annotations

@@ -22,7 +22,7 @@ from graph.countries import country_name
 from graph.errors import ValidationError
 from graph.model import SOFTWARE_ID, claim_key, normalise_name, slug
 from loaders.common import normalise_date
-from loaders.reports import claims as claimtext
+from loaders.reports import claims as claimtext, structure
 from loaders.reports.dates import HISTORY, about_other_incident, dates_in, is_background, recent, subject_terms
 from loaders.reports.hints import hints_in
 from loaders.reports.indicators import indicators, registrable
@@ -435,8 +435,11 @@ def draft_report(text: str, *, meta: ReportMeta | None = None, gazetteer: Gazett
         content: dict[str, Sentence] = {}
         for s in body:
             content.setdefault(claimtext.reported_content(s.text), s)
-        # a denial or dispute answers an accusation; it describes no activity
-        answers = {s.text for s in body if claimtext.stance(s.text) in ("denies", "disputes")}
+        # a denial or dispute answers an accusation; it describes no activity (advice such as "Deny
+        # remote access software (T1219)" in a mitigation list is neither)
+        kinds = dict(zip((s.text for s in body), structure.kinds([s.text for s in body])))
+        answers = {s.text for s in body if claimtext.stance(s.text) in ("denies", "disputes")
+                   and kinds[s.text] != "advice"}
         for hit in recognizer.predict(list(content), threshold=min(SUGGEST_AT, recognizer.threshold)):
             s = content[hit.sentence]
             below = hit.score < recognizer.threshold

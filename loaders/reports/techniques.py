@@ -27,10 +27,7 @@ well under a second. The model is always rebuilt from the bundle, never shipped.
 from __future__ import annotations
 
 import hashlib
-import os
-import pickle
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -44,14 +41,13 @@ from sklearn.svm import LinearSVC
 
 from graph.errors import ValidationError
 from graph.model import TECHNIQUE_ID
-from loaders.common import file_digest, parse_json, read_text
-from loaders.reports.attack_cache import find_attack_bundle  # noqa: F401  (callers' entry, beside recognizer_for)
+from loaders.common import parse_json, read_text
 from loaders.stix import ACTOR_TYPES, SOFTWARE_TYPES, _BundleReader, is_stix_bundle
 
 attack_id_of = _BundleReader._attack_id  # the STIX loader's reading of an object's ATT&CK ID
 
 # Bump when features, training data or the pickled layout change: cached models are rebuilt.
-MODEL_VERSION = 7
+MODEL_VERSION = 8
 # What a masked group, software or campaign name becomes, in training and in pseudo-reports.
 MASK = "[PLACEHOLDER]"
 NAME_SCORE = 0.9
@@ -368,6 +364,12 @@ class TechniqueRecognizer:
         scores = scores.reshape(top.shape)
         return [[(str(self.classes_[c]), float(s)) for c, s in zip(row, srow)] for row, srow in zip(top, scores)]
 
+    def any_name(self) -> re.Pattern:
+        """One regex for every technique name: most sentences name none, and one search says so."""
+        if getattr(self, "any_name_", None) is None:
+            self.any_name_ = re.compile("|".join(f"(?:{p.pattern})" for _, p in self.patterns_), re.I)
+        return self.any_name_
+
     def predict(self, sentences: list[str], threshold: float | None = None) -> list[TechniqueHit]:
         """Hits scoring at least `threshold` (default: the estimator's), one per technique (its
         best sentence), best first. A technique a sentence names (by ID or name) is a hit of that
@@ -387,11 +389,12 @@ class TechniqueRecognizer:
             return []
         D = self.decision_function(sentences)
         column = {str(c): i for i, c in enumerate(self.classes_)}
+        any_name = self.any_name()
         for row, sentence in enumerate(sentences):
             for found in TECHNIQUE_IN_TEXT.findall(sentence):
                 if found in self.names_:
                     offer(TechniqueHit(found, self.names_[found], ID_SCORE, sentence, "id"))
-            for owners, pattern in self.patterns_:
+            for owners, pattern in self.patterns_ if any_name.search(sentence) else ():
                 if pattern.search(sentence):
                     # a name several techniques share ("Spearphishing Attachment": T1566.001 and
                     # T1598.002): the one ATT&CK gives most procedure examples, then the model's choice
@@ -414,56 +417,3 @@ def training_set(corpus: AttackCorpus,
     of its own."""
     chosen = (corpus.examples if examples is None else examples) + corpus.technique_texts + corpus.negatives
     return [e.text for e in chosen], [e.technique for e in chosen], [e.origin or e.text for e in chosen]
-
-
-# -- the cache ----------------------------------------------------------------------------------------------
-def bundle_hash(bundle: Path) -> str:
-    try:
-        return file_digest(bundle)
-    except OSError as exc:
-        raise ValidationError(bundle, f"cannot read the ATT&CK bundle ({exc})") from exc
-
-
-def model_path(bundle: Path, cache_dir: Path) -> Path:
-    return cache_dir / "models" / f"techniques-v{MODEL_VERSION}-{bundle_hash(bundle)}.pickle"
-
-
-def recognizer_for(bundle: Path, cache_dir: Path,
-                   progress: Callable[[str], None] | None = None) -> TechniqueRecognizer:
-    """The recogniser trained on `bundle`, from `cache_dir/models/` if built before, else built now.
-
-    `cache_dir` is the project cache (`settings.cache_dir`, i.e. $ATTRIB_HOME/cache).
-    """
-    say = progress or (lambda _message: None)
-    path = model_path(Path(bundle), Path(cache_dir))
-    if path.exists():
-        try:
-            with open(path, "rb") as f:
-                cached = pickle.load(f)  # our own cache file, written below
-            if isinstance(cached, TechniqueRecognizer):
-                return cached
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError) as exc:
-            say(f"rebuilding the technique model: the cached one is unreadable ({exc})")
-    say(f"learning ATT&CK techniques from {Path(bundle).name} (once per bundle)")
-    corpus = read_corpus(Path(bundle))
-    texts, labels, groups = training_set(corpus)
-    try:
-        recognizer = TechniqueRecognizer().fit(texts, labels, groups, names=corpus.techniques, progress=say)
-    except ValueError as exc:
-        raise ValidationError(bundle, f"cannot learn techniques from this bundle: {exc}",
-                              hint="use a full ATT&CK bundle such as enterprise-attack.json") from exc
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-", suffix=".pickle")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(recognizer, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    # a model of an older MODEL_VERSION for the same bundle will never be read again (~100 MB each)
-    for stale in path.parent.glob(f"techniques-v*-{path.stem.rsplit('-', 1)[1]}.pickle"):
-        if stale != path:
-            stale.unlink(missing_ok=True)
-    say(f"model cached in {path}")
-    return recognizer

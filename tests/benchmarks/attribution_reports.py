@@ -84,7 +84,7 @@ def build(db: GraphDB, cases_path: Path, log) -> list[dict]:
     from graph.settings import load_settings
     from loaders.reports.draft import ReportMeta, draft_report
     from loaders.reports.names import Gazetteer
-    from loaders.reports.techniques import recognizer_for
+    from loaders.reports.model_cache import recognizer_for
 
     schema.reset(db)
     schema.init_schema(db)

@@ -1,8 +1,8 @@
 """Technique recognition trained on the shared ATT&CK Enterprise v15.1 (no database needed).
 
 The model is built once per bundle and cached under $ATTRIB_HOME/cache/models/ (the cache
-`attrib extract` uses, keyed by the bundle's hash): the first run trains it (about 40 s of CPU),
-later runs load it in well under a second.
+`attrib extract` uses, keyed by the bundle's and the annotated corpora's hashes): the first run
+trains it (about 135 s of CPU with the corpora), later runs load it in a few seconds.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from graph.settings import load_settings
 from loaders.reports.text import split_sentences
-from loaders.reports.techniques import recognizer_for
+from loaders.reports.model_cache import recognizer_for
 from tests.conftest import REPO, shared_file
 
 LINKEDIN = ("Hackers disguised themselves as recruiters on LinkedIn and WhatsApp and contacted "

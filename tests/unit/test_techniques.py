@@ -10,8 +10,9 @@ import pytest
 
 from graph.errors import ValidationError
 from graph.settings import load_settings
-from loaders.reports.techniques import (MASK, NO_TECHNIQUE, TechniqueRecognizer, clean, find_attack_bundle,
-                                        model_path, name_patterns, read_corpus, recognizer_for, training_set)
+from loaders.reports.attack_cache import find_attack_bundle
+from loaders.reports.model_cache import model_path, recognizer_for
+from loaders.reports.techniques import MASK, NO_TECHNIQUE, TechniqueRecognizer, clean, name_patterns, read_corpus, training_set
 
 TECHNIQUES = {
     "T1059": ("Command and Scripting Interpreter", "Adversaries may abuse command and script interpreters."),
@@ -203,19 +204,20 @@ def test_training_is_deterministic(bundle, recognizer):
 def test_cache_is_reused_and_rebuilt_when_the_bundle_changes(tmp_path):
     bundle = write(tmp_path / "enterprise-attack-x.json", make_bundle())
     cache, messages = tmp_path / "cache", []
-    first = recognizer_for(bundle, cache, progress=messages.append)
+    first = recognizer_for(bundle, cache, progress=messages.append, reports=None)
     assert any("learning" in m for m in messages) and model_path(bundle, cache).exists()
     messages.clear()
-    again = recognizer_for(bundle, cache, progress=messages.append)
-    assert messages == [] and np.array_equal(again.coef_, first.coef_)
+    again = recognizer_for(bundle, cache, progress=messages.append, reports=None)
+    assert messages == [] and np.array_equal(again.sentence_model.coef_, first.sentence_model.coef_)
     old = model_path(bundle, cache)
     write(bundle, make_bundle("It took screenshots with a custom screen grabber."))
-    rebuilt = recognizer_for(bundle, cache, progress=messages.append)
+    rebuilt = recognizer_for(bundle, cache, progress=messages.append, reports=None)
     assert model_path(bundle, cache) != old and any("learning" in m for m in messages)
+    rebuilt, first = rebuilt.sentence_model, first.sentence_model
     assert len(rebuilt.coef_[0]) != len(first.coef_[0]) or not np.array_equal(rebuilt.coef_, first.coef_)
     model_path(bundle, cache).write_bytes(b"not a pickle")  # a damaged cache file is rebuilt
     messages.clear()
-    recognizer_for(bundle, cache, progress=messages.append)
+    recognizer_for(bundle, cache, progress=messages.append, reports=None)
     assert any("unreadable" in m for m in messages)
 
 
@@ -223,10 +225,10 @@ def test_a_file_that_is_not_an_attack_bundle_is_refused(tmp_path):
     path = tmp_path / "x.json"
     path.write_text(json.dumps({"type": "bundle", "objects": []}))
     with pytest.raises(ValidationError, match="no ATT&CK techniques"):
-        recognizer_for(path, tmp_path / "cache")
+        recognizer_for(path, tmp_path / "cache", reports=None)
     path.write_text("[1, 2")
     with pytest.raises(ValidationError, match="invalid JSON"):
-        recognizer_for(path, tmp_path / "cache")
+        recognizer_for(path, tmp_path / "cache", reports=None)
 
 
 def test_find_attack_bundle_prefers_the_enterprise_download(tmp_path):

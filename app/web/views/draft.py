@@ -41,7 +41,8 @@ def _models() -> dict:
 
 def recognizer():
     """The technique model for the ATT&CK bundle the graph holds (else one `attrib load attack` downloaded)."""
-    from loaders.reports.techniques import find_attack_bundle, model_path, recognizer_for
+    from loaders.reports.attack_cache import find_attack_bundle
+    from loaders.reports.model_cache import model_path, recognizer_for
 
     held = attack_bundles(db)
     bundle = find_attack_bundle(settings, held[0]["bundle"] if held else None)
