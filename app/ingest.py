@@ -14,10 +14,12 @@ from typing import Callable, Iterator
 
 from graph import cypher
 from graph.errors import UnknownReference, ValidationError
+from graph.reads import attack_bundles
 from graph.store.db import GraphDB
 from graph.store.writer import Plan, Progress, WriteResult, plan_checked, write_batch, write_plan
 from loaders import expand_paths, is_streamed, parse_file
 from loaders.records import iter_prepared, kind_rank
+from loaders.reports.attack_cache import keep_attack_bundles
 
 
 @dataclass
@@ -178,3 +180,9 @@ def _planned_chunks(db: GraphDB, path: Path, batch_size: int) -> Iterator[Plan]:
             if prepared is None:
                 return
             pending = checker.submit(plan_checked, db, prepared, batch_size)
+
+
+def keep_attack(db: GraphDB, files: list, cache_dir: Path, say: Callable[[str], None]) -> list[Path]:
+    """Keep a copy of each loaded file that is an ATT&CK bundle the graph now holds, so `attrib extract`
+    and the Draft page find the technique model of the graph's ATT&CK without a flag; the copies made."""
+    return keep_attack_bundles([b["bundle"] for b in attack_bundles(db)], files, cache_dir, say=say)

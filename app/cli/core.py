@@ -154,12 +154,9 @@ def load_files(db, paths: list, settings: Settings):
 
 
 def keep_attack(db, files: list, settings: Settings) -> None:
-    """A copy of each loaded ATT&CK bundle the graph now holds, for `attrib extract` and the Draft page."""
-    from graph.reads import attack_bundles
-    from loaders.reports.attack_cache import keep_attack_bundles
+    from app.ingest import keep_attack as keep
 
-    held = [b["bundle"] for b in attack_bundles(db)]
-    for path in keep_attack_bundles(held, files, settings.cache_dir, say=err):
+    for path in keep(db, files, settings.cache_dir, say=err):
         err(f"  kept {path} (the technique model for the ATT&CK bundle the graph holds)")
 
 

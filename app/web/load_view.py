@@ -8,12 +8,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app.ingest import LoadReport, load_paths
+from app.ingest import LoadReport, keep_attack, load_paths
 from app.web import state
-from graph.reads import attack_bundles, explore
+from graph.reads import explore
 from graph.settings import load_settings
 from graph.store import schema
-from loaders.reports.attack_cache import keep_attack_bundles
 
 FIX_HINT = "correct the file at this place and load it again (nothing of it was written)"
 NEW_LINKS = 10
@@ -46,8 +45,7 @@ def run_load(paths: list[Path], names: dict[str, str] | None = None) -> LoadRepo
     report = load_paths(db, paths, settings.batch_size, on_file=on_file, progress=progress,
                         concurrency=settings.write_concurrency)
     # the Draft page finds the technique model of the ATT&CK bundle the graph now holds
-    keep_attack_bundles([b["bundle"] for b in attack_bundles(db)], [r.file for r in report.written],
-                        settings.cache_dir, say=st.warning)
+    keep_attack(db, [r.file for r in report.written], settings.cache_dir, say=st.warning)
     state.clear_caches()
     if report.written:
         # the first Workbench visit should not wait for the engine to read the new graph
