@@ -32,6 +32,7 @@ import urllib3
 
 from graph.errors import AttribError
 from graph.settings import Settings, load_settings
+from graph.store.server import pid_alive
 
 ATTACK_DOMAINS = ("enterprise", "ics", "mobile")
 # The mitre/cti repository tags every release "ATT&CK-v<version>"; master holds the latest.
@@ -216,20 +217,10 @@ def part_file(directory: Path, suffix: str = "") -> tuple[int, Path]:
     """A new partial file in `directory` (fd, path), after removing those of processes gone."""
     for old in directory.glob(PART + "*"):
         pid = old.name[len(PART):].split("-", 1)[0]
-        if not (pid.isdigit() and _alive(int(pid))):
+        if not (pid.isdigit() and pid_alive(int(pid))):
             old.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f"{PART}{os.getpid()}-", suffix=suffix)
     return fd, Path(tmp)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # another user's process
-    return True
 
 
 def fetch(url: str, directory: Path, name: str | None = None, pinned: bool = False,

@@ -210,7 +210,7 @@ class LocalServer:
         if self.s.external:
             return Status("external", self.s.uri)
         st = self._state()
-        if st and _pid_alive(st["pid"]) and _port_open(st["port"]):
+        if st and pid_alive(st["pid"]) and _port_open(st["port"]):
             return Status("running", f"bolt://127.0.0.1:{st['port']}", st["pid"], st["port"],
                           _rss_mb(st["pid"]), self.inst)
         return Status("stopped", None, home=self.inst)
@@ -224,7 +224,7 @@ class LocalServer:
             self.log(f"Neo4j is already running at {current.uri}")
             return current
         st = self._state()
-        if st and _pid_alive(st["pid"]):
+        if st and pid_alive(st["pid"]):
             raise ServerError(f"a Neo4j process (pid {st['pid']}) of this instance is alive but does not "
                               f"answer on port {st['port']}",
                               hint="wait a moment and retry, or run: attrib neo4j stop")
@@ -311,15 +311,15 @@ class LocalServer:
             self.log(f"NEO4J_URI is set: the server at {self.s.uri} is not managed here; nothing to stop")
             return False
         st = self._state()
-        if not st or not _pid_alive(st["pid"]):
+        if not st or not pid_alive(st["pid"]):
             self.state_file.unlink(missing_ok=True)
             return False
         pid = st["pid"]
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 60
-        while _pid_alive(pid) and time.monotonic() < deadline:
+        while pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.2)
-        if _pid_alive(pid):
+        if pid_alive(pid):
             os.kill(pid, signal.SIGKILL)
         self.state_file.unlink(missing_ok=True)
         return True
@@ -337,7 +337,7 @@ class LocalServer:
         """CPU time (user + system) the running server process has used, from /proc; None when
         it is not running here. The machine may be shared: this is the server's own use."""
         st = self._state()
-        if not st or not _pid_alive(st["pid"]):
+        if not st or not pid_alive(st["pid"]):
             return None
         try:
             fields = Path(f"/proc/{st['pid']}/stat").read_text().rsplit(")", 1)[1].split()
@@ -369,7 +369,8 @@ class LocalServer:
         return out
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Is process `pid` running (a zombie counts as gone)?"""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
